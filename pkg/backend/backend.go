@@ -1,0 +1,110 @@
+// Package backend chooses the GoMLX compute backend for every qnlab command, test and notebook.
+//
+// The choice lives here and nowhere else:
+//
+//   - GOMLX_BACKEND, if set, is used as given (e.g. "xla:cuda" in the CUDA image, which also
+//     needs a binary built with -tags xla).
+//   - Otherwise qnlab uses the pure-Go backend configured as DefaultConfig.
+//
+// Why DefaultConfig is "go:parallelism=-1": the pure-Go backend (github.com/gomlx/compute v0.1.2)
+// runs graph ops on a worker pool whose size is bounded by default (2·GOMAXPROCS). An op that
+// holds a slot (a parallel matmul) can wait for sub-tasks that need a slot too; with every slot
+// held that way the pool deadlocks (seen here in 2 of 7 long runs with the default config and in
+// 2 of 2 with parallelism=2). With parallelism=-1 the pool is unbounded: WaitToStart starts a
+// goroutine immediately and never waits for a slot, so that wait cycle cannot form; the Go
+// scheduler still runs only GOMAXPROCS goroutines at a time. `make soak` checks it on long runs.
+//
+// qnlab never downloads a backend: GOMLX_NO_AUTO_INSTALL is set to 1 unless the user set it.
+package backend
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always compiled in (no cgo)
+)
+
+// EnvVar is the environment variable that overrides the backend (GoMLX's own).
+const EnvVar = compute.ConfigEnvVar
+
+// DefaultConfig is the backend configuration used when GOMLX_BACKEND is not set.
+const DefaultConfig = "go:parallelism=-1"
+
+// Config returns the backend configuration qnlab will use: $GOMLX_BACKEND if set and
+// non-empty, else DefaultConfig.
+func Config() string {
+	if c := strings.TrimSpace(os.Getenv(EnvVar)); c != "" {
+		return c
+	}
+	return DefaultConfig
+}
+
+// New creates a new backend for Config(). Most callers want Default instead.
+func New() (compute.Backend, error) {
+	return NewWithConfig(Config())
+}
+
+// NewWithConfig creates a backend for an explicit configuration such as "go",
+// "go:ops_sequential" or "xla:cuda".
+func NewWithConfig(config string) (compute.Backend, error) {
+	if _, set := os.LookupEnv("GOMLX_NO_AUTO_INSTALL"); !set {
+		_ = os.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+	}
+	name, _, _ := strings.Cut(config, ":")
+	known := compute.List()
+	found := false
+	for _, k := range known {
+		if k == name {
+			found = true
+			break
+		}
+	}
+	if !found {
+		hint := ""
+		if name == "xla" {
+			hint = " (the XLA backend is compiled only with -tags xla)"
+		}
+		return nil, fmt.Errorf("backend: %s=%q names backend %q, which is not compiled into this binary%s; available: %s",
+			EnvVar, config, name, hint, strings.Join(known, ", "))
+	}
+	// The Go backend prints "parallelism set to N" on stdout while parsing its config; send that
+	// line to stderr so that commands writing JSON to stdout stay parseable.
+	stdout := os.Stdout
+	os.Stdout = os.Stderr
+	b, err := compute.NewWithConfig(config)
+	os.Stdout = stdout
+	if err != nil {
+		return nil, fmt.Errorf("backend: cannot create %q: %w", config, err)
+	}
+	return b, nil
+}
+
+var (
+	defaultOnce    sync.Once
+	defaultBackend compute.Backend
+	defaultErr     error
+)
+
+// Default returns the process-wide backend for Config(), created on first use.
+func Default() (compute.Backend, error) {
+	defaultOnce.Do(func() { defaultBackend, defaultErr = New() })
+	return defaultBackend, defaultErr
+}
+
+// MustDefault is Default for notebooks and tests: it panics with the error.
+func MustDefault() compute.Backend {
+	b, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Describe returns a one-line description of a backend and the configuration that chose it,
+// for commands and notebooks to print ("which backend is this running on?").
+func Describe(b compute.Backend) string {
+	return fmt.Sprintf("backend %s [%s]: %s", b.Name(), Config(), b.Description())
+}
