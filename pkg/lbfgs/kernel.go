@@ -2,6 +2,7 @@ package lbfgs
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -122,6 +123,19 @@ func (k *Kernel) run(e *Exec, h *History, g []float64) ([]*tensors.Tensor, error
 		return nil, fmt.Errorf("lbfgs: gradient has length %d, history pairs have length %d", len(g), d)
 	}
 	pairs := h.Pairs()
+	if k.dtype == dtypes.Float32 {
+		if err := fitsFloat32("g", g); err != nil {
+			return nil, err
+		}
+		for i, p := range pairs {
+			if err := fitsFloat32(fmt.Sprintf("s[%d]", i), p.S); err != nil {
+				return nil, err
+			}
+			if err := fitsFloat32(fmt.Sprintf("y[%d]", i), p.Y); err != nil {
+				return nil, err
+			}
+		}
+	}
 	args := make([]any, 0, 1+2*len(pairs))
 	args = append(args, k.tensor(g))
 	for _, p := range pairs {
@@ -135,6 +149,16 @@ func (k *Kernel) run(e *Exec, h *History, g []float64) ([]*tensors.Tensor, error
 		return nil, fmt.Errorf("lbfgs: running the two-loop kernel on %s: %w", k.backend.Name(), err)
 	}
 	return out, nil
+}
+
+// fitsFloat32 rejects values that would become ±Inf in float32.
+func fitsFloat32(name string, v []float64) error {
+	for i, x := range v {
+		if math.Abs(x) > math.MaxFloat32 {
+			return fmt.Errorf("lbfgs: %s[%d] = %g overflows float32", name, i, x)
+		}
+	}
+	return nil
 }
 
 func (k *Kernel) tensor(v []float64) *tensors.Tensor {

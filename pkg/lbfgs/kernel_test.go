@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -318,4 +319,17 @@ func ExampleKernel_Direction() {
 	d, gamma, _ := k.Direction(h, []float64{2, 4})
 	fmt.Printf("d = [%.2f %.2f], γ = %.2f\n", d[0], d[1], gamma)
 	// Output: d = [-1.00 -1.00], γ = 0.25
+}
+
+func TestFloat32KernelRejectsOverflow(t *testing.T) {
+	h, _ := NewHistory(2, 0)
+	if err := h.Push([]float64{1e39, 0}, []float64{1e39, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := testKernel(t, dtypes.Float32).Direction(h, []float64{1, 1}); err == nil || !strings.Contains(err.Error(), "s[0][0]") {
+		t.Errorf("float32 kernel on 1e39: err = %v, want an overflow error naming s[0][0]", err)
+	}
+	if _, _, err := testKernel(t, dtypes.Float64).Direction(h, []float64{1, 1}); err != nil {
+		t.Errorf("float64 kernel on 1e39: %v", err)
+	}
 }
