@@ -46,7 +46,7 @@ func Lines(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plo
 	p.Add(plotter.NewGrid())
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: 1} // one significant digit: 0.001, 1e-05 (not 9.999999999999999e-05)
 	}
 	drawn := 0
 	for i, s := range series {
