@@ -37,43 +37,17 @@ func testKernel(t testing.TB, dtype dtypes.DType) *Kernel {
 	return kernels[dtype]
 }
 
-// randomHistory fills a history of size m with pairs y = D·s + noise, D diagonal in [0.1, 10]:
-// general curvature pairs (not from one quadratic), all with yᵀs > 0 by construction of D and
-// small noise; any pair the history rejects is redrawn.
+// randomHistory is RandomHistory with a seed drawn from rng.
 func randomHistory(t testing.TB, rng *rand.Rand, m, d int) *History {
 	t.Helper()
-	h, err := NewHistory(m, 0)
+	h, err := RandomHistory(m, d, rng.Uint64())
 	if err != nil {
 		t.Fatal(err)
-	}
-	D := make([]float64, d)
-	for i := range D {
-		D[i] = math.Pow(10, 2*rng.Float64()-1)
-	}
-	for tries := 0; h.Len() < m; tries++ {
-		if tries > 100*m {
-			t.Fatalf("could not draw %d valid pairs in d=%d", m, d)
-		}
-		s, y := make([]float64, d), make([]float64, d)
-		for i := range s {
-			s[i] = rng.NormFloat64()
-		}
-		ns := norm(s)
-		for i := range y {
-			y[i] = D[i]*s[i] + 0.05*ns/math.Sqrt(float64(d))*rng.NormFloat64()
-		}
-		_ = h.Push(s, y) // a rejected pair is simply redrawn
 	}
 	return h
 }
 
-func randomVector(rng *rand.Rand, d int) []float64 {
-	v := make([]float64, d)
-	for i := range v {
-		v[i] = rng.NormFloat64()
-	}
-	return v
-}
+func randomVector(rng *rand.Rand, d int) []float64 { return RandomVector(d, rng.Uint64()) }
 
 // denseDirection is −H_k·g with H_k from formula (2).
 func denseDirection(h *History, g []float64) []float64 {
