@@ -70,10 +70,14 @@ func NewWithConfig(config string) (compute.Backend, error) {
 		return nil, fmt.Errorf("backend: %s=%q names backend %q, which is not compiled into this binary%s; available: %s",
 			EnvVar, config, name, hint, strings.Join(known, ", "))
 	}
-	// The Go backend prints "parallelism set to N" on stdout while parsing its config; send that
-	// line to stderr so that commands writing JSON to stdout stay parseable.
+	// The Go backend prints "parallelism set to N" on stdout while parsing its config, which
+	// would corrupt commands' JSON output and clutter every notebook cell; Describe tells the
+	// same. Discard it.
 	stdout := os.Stdout
-	os.Stdout = os.Stderr
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout = null
+		defer null.Close()
+	}
 	b, err := compute.NewWithConfig(config)
 	os.Stdout = stdout
 	if err != nil {
