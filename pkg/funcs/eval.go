@@ -1,0 +1,88 @@
+package funcs
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"qnlab/pkg/backend"
+)
+
+// Evaluator evaluates a Func and its autodiff gradient from host slices in float64, on a graph
+// compiled once when the Evaluator is made. It is safe for concurrent use.
+type Evaluator struct {
+	f     *Func
+	exec  *graph.Exec
+	evals atomic.Int64
+}
+
+// Evaluator compiles f and ∇f (by graph.Gradient) in float64 on b; if b is nil it uses
+// backend.Default().
+func (f *Func) Evaluator(b compute.Backend) (*Evaluator, error) {
+	if f == nil || f.Graph == nil || f.Dim < 1 {
+		return nil, fmt.Errorf("funcs: Evaluator needs a Func with a Graph and Dim ≥ 1")
+	}
+	if b == nil {
+		var err error
+		if b, err = backend.Default(); err != nil {
+			return nil, fmt.Errorf("funcs: %s: %w", f.Name, err)
+		}
+	}
+	exec, err := graph.NewExec(b, func(x *graph.Node) (*graph.Node, *graph.Node) {
+		y := f.Graph(x)
+		return y, graph.Gradient(y, x)[0]
+	})
+	if err != nil {
+		return nil, fmt.Errorf("funcs: %s: %w", f.Name, err)
+	}
+	exec.WithName("funcs." + f.Name)
+	if _, err := exec.Compile(shapes.Make(dtypes.Float64, f.Dim)); err != nil {
+		return nil, fmt.Errorf("funcs: compiling %s and its gradient on %s: %w", f.Name, b.Name(), err)
+	}
+	return &Evaluator{f: f, exec: exec}, nil
+}
+
+// Func returns the function e evaluates.
+func (e *Evaluator) Func() *Func { return e.f }
+
+// Eval returns f(x) and writes ∇f(x) into grad; a nil grad asks for f(x) only. x and a non-nil
+// grad must have length Dim. A NaN or ±Inf value or gradient is returned as computed, without
+// an error: what to do with it is the caller's decision.
+func (e *Evaluator) Eval(x, grad []float64) (float64, error) {
+	n := e.f.Dim
+	if len(x) != n {
+		return 0, fmt.Errorf("funcs: %s: x has length %d, want %d", e.f.Name, len(x), n)
+	}
+	if grad != nil && len(grad) != n {
+		return 0, fmt.Errorf("funcs: %s: grad has length %d, want %d", e.f.Name, len(grad), n)
+	}
+	in := tensors.FromFlatDataAndDimensions(x, n) // copies x
+	out, err := e.exec.Call(in)
+	_ = in.FinalizeAll()
+	if err != nil {
+		return 0, fmt.Errorf("funcs: evaluating %s: %w", e.f.Name, err)
+	}
+	e.evals.Add(1)
+	defer func() {
+		for _, t := range out {
+			_ = t.FinalizeAll()
+		}
+	}()
+	var fx float64
+	err = tensors.ConstFlatData(out[0], func(v []float64) { fx = v[0] })
+	if err == nil && grad != nil {
+		err = tensors.ConstFlatData(out[1], func(g []float64) { copy(grad, g) })
+	}
+	if err != nil {
+		return 0, fmt.Errorf("funcs: reading %s's result: %w", e.f.Name, err)
+	}
+	return fx, nil
+}
+
+// Evals returns how many times Eval has evaluated f.
+func (e *Evaluator) Evals() int { return int(e.evals.Load()) }
