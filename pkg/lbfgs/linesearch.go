@@ -87,7 +87,9 @@ func (ls Armijo) Search(phi Phi, f0, df0, alpha0 float64) Step {
 			if f < best.F {
 				best.Alpha, best.F, best.DF = alpha, f, df
 			}
-			if f <= f0+c1*alpha*df0 && f < f0 { // strict: see Wolfe's sufficient
+			// Strict decrease too: at steps so small that c1·α·φ'(0) is below φ(0)'s rounding,
+			// φ(α) = φ(0) would pass without progress, and Armijo has no curvature test.
+			if f <= f0+c1*alpha*df0 && f < f0 {
 				return Step{Alpha: alpha, F: f, DF: df, Evals: n, OK: true}
 			}
 			// Minimiser of the quadratic through φ(0), φ'(0), φ(α) (N&W eq. 3.57), kept in
@@ -143,9 +145,9 @@ func (ls Wolfe) Search(phi Phi, f0, df0, alpha0 float64) Step {
 		best.Evals = n
 		return best
 	}
-	// Sufficient decrease, and a strict decrease: at steps so small that c1·α·φ'(0) is below
-	// φ(0)'s rounding, φ(α) = φ(0) would pass the first test without progress.
-	sufficient := func(a, f float64) bool { return f <= f0+c1*a*df0 && f < f0 }
+	// When c1·α·φ'(0) is below φ(0)'s rounding, φ(α) = φ(0) passes; the curvature test then
+	// still demands progress in the slope, which is what is left to measure near a minimum.
+	sufficient := func(a, f float64) bool { return f <= f0+c1*a*df0 }
 	curvature := func(df float64) bool { return math.Abs(df) <= -c2*df0 }
 
 	// zoom (Alg. 3.6): lo satisfies sufficient decrease with the lowest φ so far, and
