@@ -11,11 +11,15 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Default sizes for notebook charts.
@@ -40,6 +44,8 @@ type Series struct {
 // point left to draw.
 func Lines(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plot, error) {
 	p := plot.New()
+	useSans(p)
+	p.Legend.Padding = vg.Points(2)
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
@@ -83,23 +89,68 @@ func Lines(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plo
 	if drawn == 0 {
 		return nil, fmt.Errorf("plots: chart %q has no drawable points in %d series", title, len(series))
 	}
-	p.Legend.Top = true
 	return p, nil
+}
+
+// useSans sets every text of p in Liberation Sans (metrics of Arial, which SVG falls back to).
+func useSans(p *plot.Plot) {
+	for _, f := range []*font.Font{
+		&p.Title.TextStyle.Font, &p.X.Label.TextStyle.Font, &p.Y.Label.TextStyle.Font,
+		&p.X.Tick.Label.Font, &p.Y.Tick.Label.Font, &p.Legend.TextStyle.Font,
+	} {
+		f.Typeface, f.Variant = "Liberation", "Sans"
+	}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // SVG renders p at size w×h and returns the SVG document as a string.
+//
+// Layout differs from p.Save in one way: a legend with entries is drawn in a strip to the right
+// of the axes, outside the data area, so that it never hides a line (gonum/plot draws it inside,
+// over the data). The last x tick label also gets a small right margin, so it is not clipped.
 func SVG(p *plot.Plot, w, h vg.Length) (string, error) {
-	wt, err := p.WriterTo(w, h, "svg")
-	if err != nil {
-		return "", fmt.Errorf("plots: rendering SVG: %w", err)
-	}
+	c := vgsvg.New(w, h)
+	drawPlot(p, draw.New(c))
 	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
+	if _, err := c.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("plots: rendering SVG: %w", err)
 	}
-	return buf.String(), nil
+	return fontFallbacks.Replace(buf.String()), nil
+}
+
+// fontFallbacks gives the SVG's font families metric-compatible fallbacks: gonum/plot lays text
+// out with the Liberation fonts' metrics, but names only them, and a browser without them would
+// use its default font (often wider), so labels could overflow.
+var fontFallbacks = strings.NewReplacer(
+	"font-family:Liberation Sans;", "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;",
+	"font-family:Liberation Serif;", "font-family:'Liberation Serif','Times New Roman',Times,serif;",
+	"font-family:Liberation Mono;", "font-family:'Liberation Mono','Courier New',Courier,monospace;",
+)
+
+// drawPlot draws p on dc with its legend (if any) to the right of the plot.
+func drawPlot(p *plot.Plot, dc draw.Canvas) {
+	margin := vg.Points(10)
+	legend := p.Legend
+	lr := legend.Rectangle(dc)
+	// 15% slack: a browser without Liberation Sans or Arial draws wider text (DejaVu Sans).
+	lw := (lr.Max.X - lr.Min.X) * 1.15
+	if lw <= 0 {
+		p.Draw(draw.Crop(dc, 0, -margin, 0, 0))
+		return
+	}
+	q := *p // same axes and plotters, without the legend
+	q.Legend = plot.NewLegend()
+	q.Draw(draw.Crop(dc, 0, -(lw + 2*margin), 0, 0))
+
+	// The legend's strip starts at the top of the axes (below the title).
+	top := vg.Length(0)
+	if p.Title.Text != "" {
+		top = p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	legend.Top, legend.Left = true, true
+	legend.XOffs, legend.YOffs = 0, 0
+	legend.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-lw-margin, -margin/2, 0, -top))
 }
 
 // WriteSVG renders p at size w×h into the file path (for the qnlab command).

@@ -78,3 +78,21 @@ func TestDisplayOutsideANotebookIsANoOp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSVGNamesFontFallbacks(t *testing.T) {
+	s := chart(t, false)
+	if !strings.Contains(s, "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;") {
+		t.Fatal("SVG text does not fall back to Arial/sans-serif")
+	}
+}
+
+func TestSVGWithoutLegend(t *testing.T) {
+	p, err := Lines("bare", "x", "y", false, Series{Y: []float64{1, 2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SVG(p, Width, Height)
+	if err != nil || !strings.Contains(s, "bare") {
+		t.Fatalf("%v %.60q", err, s)
+	}
+}
