@@ -98,6 +98,8 @@ type Settings struct {
 	MaxIterations int
 	// MaxEvaluations bounds the objective evaluations. If MaxEvaluations is 0, there is no bound.
 	MaxEvaluations int
+	// TraceX records every iterate in Result.Trace[k].X (for plots of low-dimensional runs).
+	TraceX bool
 	// Kernel computes L-BFGS directions. If Kernel is nil, a float64 kernel on backend.Default()
 	// is used.
 	Kernel *Kernel
@@ -113,6 +115,8 @@ type Iteration struct {
 	// StepOK reports that the step met the line search's conditions; false when the search
 	// failed but its best point still decreased f and was taken.
 	StepOK bool
+	// X is x_k, recorded only with Settings.TraceX.
+	X []float64
 }
 
 // Result is Minimize's outcome: the best point found and how it got there.
@@ -178,6 +182,9 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 	}
 	res := Result{Evaluations: 1}
 	res.Trace = append(res.Trace, Iteration{F: fx, GradNorm: normInf(g), Evals: 1})
+	if s.TraceX {
+		res.Trace[0].X = slices.Clone(x)
+	}
 
 	// Trial points of the current line search, so the accepted one need not be re-evaluated.
 	type trial struct {
@@ -278,6 +285,9 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 		res.Trace = append(res.Trace, Iteration{
 			F: fx, GradNorm: normInf(g), Step: step.Alpha, Slope0: slope, Slope: step.DF, Evals: res.Evaluations, StepOK: step.OK,
 		})
+		if s.TraceX {
+			res.Trace[len(res.Trace)-1].X = x // t.x is a fresh slice, never modified
+		}
 		prevAlpha, prevSlope = step.Alpha, slope
 		if s.Method == LBFGS {
 			if hist.Push(sVec, yVec) != nil {

@@ -235,3 +235,23 @@ func TestWolfeOnMoreThuenteFunctions(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceX(t *testing.T) {
+	r, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{TraceX: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Trace) != r.Iterations+1 || r.Trace[0].X[0] != -1.2 || r.Trace[len(r.Trace)-1].X[0] != r.X[0] {
+		t.Fatalf("trace of %d rows does not start at x0 and end at X", len(r.Trace))
+	}
+	for k := 1; k < len(r.Trace); k++ {
+		f, _ := rosen(r.Trace[k].X, make([]float64, 2))
+		if f != r.Trace[k].F {
+			t.Fatalf("row %d: f(X) = %g, recorded F = %g", k, f, r.Trace[k].F)
+		}
+	}
+	r, _ = Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{})
+	if r.Trace[1].X != nil {
+		t.Error("X recorded without TraceX")
+	}
+}
