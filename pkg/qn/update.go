@@ -1,0 +1,172 @@
+package qn
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Update is a Broyden-class update of G along u, with A's curvature Au (Rodomanov & Nesterov
+// 2021 §2; Lin, Ye & Zhang 2022 §3). All three are in Hessian-approximation (G) form.
+type Update int
+
+const (
+	// BFGS: G₊ = G − GuuᵀG/(uᵀGu) + AuuᵀA/(uᵀAu).
+	BFGS Update = iota
+	// DFP: G₊ = (I − Auuᵀ/(uᵀAu))·G·(I − uuᵀA/(uᵀAu)) + AuuᵀA/(uᵀAu).
+	DFP
+	// SR1: G₊ = G − RuuᵀR/(uᵀRu), R = G − A; no update when uᵀRu = 0 (G already equals A
+	// along u).
+	SR1
+)
+
+var updateNames = names[Update]{BFGS: "bfgs", DFP: "dfp", SR1: "sr1"}
+
+func (u Update) String() string { return updateNames.str(u, "Update") }
+
+// ParseUpdate returns the Update named "bfgs", "dfp" or "sr1".
+func ParseUpdate(name string) (Update, error) { return updateNames.parse(name, "update") }
+
+// Change is what one update did.
+type Change struct {
+	// Q is the update's ratio, computed from G and u before the update:
+	// BFGS uᵀGA⁻¹Gu/uᵀGu, DFP uᵀGu/uᵀAu, SR1 uᵀRA⁻¹Ru/uᵀRu with R = G − A.
+	Q float64
+	// DSigma is σ_A(G₊) − σ_A(G) by the update's identity: 1 − Q (BFGS, DFP), −Q (SR1).
+	DSigma float64
+	// Skipped is true when SR1 made no update because uᵀ(G − A)u = 0 (to rounding: see sr1Skip).
+	Skipped bool
+}
+
+// sr1Skip is r of the SR1 safeguard: no update unless uᵀRu ≥ r·‖u‖·‖Ru‖ (Nocedal & Wright
+// 2006, eq. 6.26). uᵀRu = 0 in exact arithmetic (Ru = 0) computes as rounding noise w = Zᵀu,
+// and projecting Z along that noise would remove an arbitrary part of G − A.
+const sr1Skip = 1e-8
+
+// Approx is a Hessian approximation G of a quadratic's A, starting at G_0 = L·I and changed
+// by one Broyden-class update per call to Update. Create it with NewApprox.
+//
+// SR1 also keeps G − A = ZZᵀ and computes Ru = Z(Zᵀu) and uᵀRu = ‖Zᵀu‖²: the update is then
+// Z₊ = Z(I − wwᵀ/wᵀw), w = Zᵀu, a projection, so rounding can neither make uᵀRu negative nor
+// make G₊ − A indefinite.
+type Approx struct {
+	q   *Quadratic
+	upd Update
+	g   *mat.SymDense
+	z   *mat.Dense // SR1 only
+}
+
+// NewApprox returns G_0 = L·I for q, to be changed by upd.
+func NewApprox(q *Quadratic, upd Update) (*Approx, error) {
+	if _, ok := updateNames[upd]; !ok {
+		return nil, fmt.Errorf("qn: unknown update %v", upd)
+	}
+	n := q.Dim()
+	g := mat.NewSymDense(n, nil)
+	for i := range n {
+		g.SetSym(i, i, q.l)
+	}
+	ap := &Approx{q: q, upd: upd, g: g}
+	if upd == SR1 {
+		// G_0 − A = L·I − VDVᵀ = V·diag(L − d)·Vᵀ, so Z_0 = V·diag(√(L − d)).
+		ap.z = mat.DenseCopyOf(q.eigvec)
+		for j, d := range q.eigval {
+			s := math.Sqrt(math.Max(q.l-d, 0))
+			for i := range n {
+				ap.z.Set(i, j, ap.z.At(i, j)*s)
+			}
+		}
+	}
+	return ap, nil
+}
+
+// clone returns an independent copy of ap.
+func (ap *Approx) clone() *Approx {
+	c := &Approx{q: ap.q, upd: ap.upd, g: mat.NewSymDense(ap.g.SymmetricDim(), nil)}
+	c.g.CopySym(ap.g)
+	if ap.z != nil {
+		c.z = mat.DenseCopyOf(ap.z)
+	}
+	return c
+}
+
+// G returns the current G (not a copy: do not change it).
+func (ap *Approx) G() mat.Symmetric { return ap.g }
+
+// Update replaces G by its update along u and reports the change. u must not be zero.
+func (ap *Approx) Update(u *mat.VecDense) (Change, error) {
+	q, g := ap.q, ap.g
+	var au, gu mat.VecDense
+	au.MulVec(q.a, u)
+	uau := mat.Dot(u, &au)
+	if !(uau > 0) {
+		return Change{}, fmt.Errorf("qn: update direction has uᵀAu=%g (zero or not finite)", uau)
+	}
+	switch ap.upd {
+	case BFGS:
+		gu.MulVec(g, u)
+		ugu := mat.Dot(u, &gu)
+		qv := q.lambdaOfGrad(&gu) / ugu // (Gu)ᵀA⁻¹(Gu)/uᵀGu
+		g.SymRankOne(g, -1/ugu, &gu)
+		g.SymRankOne(g, 1/uau, &au)
+		return Change{Q: qv, DSigma: 1 - qv}, nil
+	case DFP:
+		gu.MulVec(g, u)
+		ugu := mat.Dot(u, &gu)
+		qv := ugu / uau
+		// Expanded: G − (Au(Gu)ᵀ + Gu(Au)ᵀ)/c + (1 + uᵀGu/c)·AuuᵀA/c, c = uᵀAu.
+		g.RankTwo(g, -1/uau, &au, &gu)
+		g.SymRankOne(g, (1+qv)/uau, &au)
+		return Change{Q: qv, DSigma: 1 - qv}, nil
+	default: // SR1
+		var w, ru mat.VecDense
+		w.MulVec(ap.z.T(), u)
+		ru.MulVec(ap.z, &w) // Ru = ZZᵀu
+		ww := mat.Dot(&w, &w)
+		if ww <= sr1Skip*mat.Norm(u, 2)*mat.Norm(&ru, 2) {
+			return Change{Skipped: true}, nil
+		}
+		qv := q.lambdaOfGrad(&ru) / ww
+		g.SymRankOne(g, -1/ww, &ru)
+		// Z₊ = Z − (Zw)wᵀ/wᵀw.
+		zr := ap.z.RawMatrix()
+		blas64.Ger(-1/ww, ru.RawVector(), w.RawVector(), blas64.General(zr))
+		return Change{Q: qv, DSigma: -qv}, nil
+	}
+}
+
+// Whitened returns the eigenvalues (ascending) of A^{−1/2}GA^{−1/2} − I and its trace σ_A(G).
+// It uses A = CCᵀ: C⁻¹(G − A)C⁻ᵀ has the same eigenvalues and is formed without cancelling
+// the I (G − A is taken entrywise first).
+func (q *Quadratic) Whitened(g mat.Symmetric) (eig []float64, sigma float64) {
+	n := q.Dim()
+	r := mat.NewDense(n, n, nil)
+	for i := range n {
+		for j := range n {
+			r.Set(i, j, g.At(i, j)-q.a.At(i, j))
+		}
+	}
+	c := q.c.RawTriangular()
+	rr := blas64.General(r.RawMatrix())
+	blas64.Trsm(blas.Left, blas.NoTrans, 1, c, rr)
+	blas64.Trsm(blas.Right, blas.Trans, 1, c, rr)
+	s := mat.NewSymDense(n, nil)
+	for i := range n {
+		sigma += r.At(i, i)
+		for j := i; j < n; j++ {
+			s.SetSym(i, j, (r.At(i, j)+r.At(j, i))/2)
+		}
+	}
+	var es mat.EigenSym
+	if !es.Factorize(s, false) {
+		nan := make([]float64, n)
+		for i := range nan {
+			nan[i] = math.NaN()
+		}
+		return nan, sigma
+	}
+	return es.Values(nil), sigma
+}
