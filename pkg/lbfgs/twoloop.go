@@ -41,7 +41,15 @@ func twoLoop(g []*Node, s, y [][]*Node) trace {
 	for i := range m {
 		rho[i] = Reciprocal(dotList(y[i], s[i]))
 	}
-	t := trace{alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
+	gamma := Div(dotList(s[m-1], y[m-1]), dotList(y[m-1], y[m-1]))
+	return twoLoopWith(g, s, y, rho, gamma)
+}
+
+// twoLoopWith is Alg. 7.4 with ρ_i and γ_k given. A pair with ρ_i = 0 and s_i = y_i = 0 drops
+// out exactly (α_i = β = 0), which lets a fixed-capacity history hold empty slots.
+func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) trace {
+	m := len(s)
+	t := trace{gamma: gamma, alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
 
 	// First loop, newest to oldest: α_i = ρ_i s_iᵀq; q ← q − α_i y_i.
 	q := g
@@ -52,8 +60,7 @@ func twoLoop(g []*Node, s, y [][]*Node) trace {
 	}
 
 	// r ← H_0 q with H_0 = γ_k·I.
-	t.gamma = Div(dotList(s[m-1], y[m-1]), dotList(y[m-1], y[m-1]))
-	r := scaleList(t.gamma, q)
+	r := scaleList(gamma, q)
 
 	// Second loop, oldest to newest: β = ρ_i y_iᵀr; r ← r + s_i(α_i − β).
 	for i := range m {

@@ -1,0 +1,85 @@
+package lbfgs
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's graph DSL reads best dot-imported.
+)
+
+// GammaRule chooses γ_k in H_0 = γ_k·I.
+type GammaRule int
+
+const (
+	// GammaNewest is γ_k = s_{k-1}ᵀy_{k-1}/(y_{k-1}ᵀy_{k-1}) of the newest pair (Nocedal & Wright
+	// eq. 7.20), the correct rule and the default.
+	GammaNewest GammaRule = iota
+	// GammaPaper reproduces the seed paper's code: after its first loop the variable y holds the
+	// oldest pair, so it computes γ = s_{k-1}ᵀy_{k-1}/(y_{k-m}ᵀy_{k-m}).
+	GammaPaper
+)
+
+func (r GammaRule) String() string {
+	switch r {
+	case GammaNewest:
+		return "newest"
+	case GammaPaper:
+		return "paper"
+	}
+	return fmt.Sprintf("GammaRule(%d)", int(r))
+}
+
+// ParseGammaRule reads "newest" or "paper".
+func ParseGammaRule(s string) (GammaRule, error) {
+	switch s {
+	case "newest":
+		return GammaNewest, nil
+	case "paper":
+		return GammaPaper, nil
+	}
+	return 0, fmt.Errorf("lbfgs: unknown γ rule %q: want newest or paper", s)
+}
+
+// MaskedDirection is TwoLoop over a fixed-capacity history held in tensors, as the training
+// optimizer stores it: for each parameter j, S[j] and Y[j] have shape [m, shape of g[j]…] with
+// the newest pair at index m−1 and the last count slots valid; rho has shape [m] with ρ_i for the
+// valid slots and 0 for the empty ones, whose S and Y rows are 0 (so they drop out exactly, see
+// twoLoopWith). count is a scalar of g's dtype. With count = 0, d = −g and γ = 1.
+func MaskedDirection(g, S, Y []*Node, rho, count *Node, rule GammaRule) (d []*Node, gamma *Node) {
+	m := rho.Shape().Dimensions[0]
+	s, y := slots(S, m), slots(Y, m)
+	rhos := make([]*Node, m)
+	for i := range m {
+		rhos[i] = Squeeze(Slice(rho, AxisElem(i)), 0)
+	}
+	sy := dotList(s[m-1], y[m-1])
+	var yy *Node
+	switch rule {
+	case GammaNewest:
+		yy = dotList(y[m-1], y[m-1])
+	case GammaPaper:
+		// y_oldᵀy_old for the oldest valid slot, index m − count.
+		oldest := Sub(ConstAs(count, m), count)
+		yy = ZerosLike(sy)
+		for i := range m {
+			yy = Add(yy, Where(Equal(oldest, ConstAs(count, i)), dotList(y[i], y[i]), ZerosLike(sy)))
+		}
+	default:
+		panic(fmt.Errorf("lbfgs: unknown γ rule %v", rule))
+	}
+	one := OnesLike(sy)
+	gamma = Where(GreaterThan(count, ZerosLike(count)), Div(sy, Where(GreaterThan(yy, ZerosLike(yy)), yy, one)), one)
+	t := twoLoopWith(g, s, y, rhos, gamma)
+	return t.d, gamma
+}
+
+// slots splits the stacked history [m, …] of every parameter into m lists of per-parameter rows.
+func slots(H []*Node, m int) [][]*Node {
+	out := make([][]*Node, m)
+	for i := range m {
+		out[i] = make([]*Node, len(H))
+		for j, h := range H {
+			out[i][j] = Squeeze(Slice(h, AxisElem(i)), 0)
+		}
+	}
+	return out
+}
