@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -24,8 +25,8 @@ import (
 
 // Default sizes for notebook charts.
 const (
-	Width  = 16 * vg.Centimeter
-	Height = 10 * vg.Centimeter
+	Width  = 22 * vg.Centimeter
+	Height = 11 * vg.Centimeter
 )
 
 // Series is one named line of a chart: Y[i] plotted against X[i].
@@ -52,7 +53,7 @@ func Lines(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plo
 	p.Add(plotter.NewGrid())
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: 1} // one significant digit: 0.001, 1e-05 (not 9.999999999999999e-05)
+		p.Y.Tick.Marker = decadeTicks{}
 	}
 	drawn := 0
 	for i, s := range series {
@@ -100,6 +101,39 @@ func useSans(p *plot.Plot) {
 	} {
 		f.Typeface, f.Variant = "Liberation", "Sans"
 	}
+}
+
+// decadeTicks marks every power of ten in range and labels at most about 8 of them, in steps of
+// 1, 2, 5, 10, … decades, with one significant digit ("0.001", "1e-05", "1e+20").
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return plot.LogTicks{Prec: 1}.Ticks(lo, hi)
+	}
+	e0, e1 := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
+	step := 1
+	for _, s := range []int{1, 2, 5, 10, 20, 50, 100} {
+		if step = s; (e1-e0)/s <= 8 {
+			break
+		}
+	}
+	var ticks []plot.Tick
+	for e := e0; e <= e1; e++ {
+		v := math.Pow(10, float64(e))
+		if v < lo || v > hi {
+			continue
+		}
+		t := plot.Tick{Value: v}
+		if e%step == 0 {
+			t.Label = strconv.FormatFloat(v, 'g', 1, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	if len(ticks) < 2 { // less than a decade: let gonum choose
+		return plot.LogTicks{Prec: 2}.Ticks(lo, hi)
+	}
+	return ticks
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

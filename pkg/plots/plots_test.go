@@ -96,3 +96,18 @@ func TestSVGWithoutLegend(t *testing.T) {
 		t.Fatalf("%v %.60q", err, s)
 	}
 }
+
+func TestDecadeTicksLabelAtMostNine(t *testing.T) {
+	for _, r := range [][2]float64{{1e-21, 10}, {1e-3, 1e3}, {0.5, 3}, {1e-300, 1e300}} {
+		ticks := decadeTicks{}.Ticks(r[0], r[1])
+		labels := 0
+		for _, tk := range ticks {
+			if tk.Label != "" {
+				labels++
+			}
+		}
+		if labels < 2 || labels > 9 {
+			t.Errorf("range %v: %d labelled ticks (of %d)", r, labels, len(ticks))
+		}
+	}
+}
