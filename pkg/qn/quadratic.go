@@ -174,16 +174,9 @@ func NewQuadratic(a mat.Matrix, b mat.Vector) (*Quadratic, error) {
 
 func newQuadratic(a *mat.SymDense, b mat.Vector) (*Quadratic, error) {
 	n := a.SymmetricDim()
-	if b == nil || b.Len() != n {
-		return nil, fmt.Errorf("qn: b must have length n=%d", n)
-	}
-	bv := mat.NewVecDense(n, nil)
-	for i := range n {
-		v := b.AtVec(i)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("qn: b[%d]=%g is not finite", i, v)
-		}
-		bv.SetVec(i, v)
+	bv, err := checkB(b, n)
+	if err != nil {
+		return nil, err
 	}
 	q := &Quadratic{a: a, b: bv}
 	var eig mat.EigenSym
@@ -226,6 +219,33 @@ func sortEigen(val []float64, vec *mat.Dense) {
 			vec.Set(i, j, old.At(i, k))
 		}
 	}
+}
+
+// WithB returns the quadratic with the same A, μ and L and another b.
+func (q *Quadratic) WithB(b mat.Vector) (*Quadratic, error) {
+	bv, err := checkB(b, q.Dim())
+	if err != nil {
+		return nil, err
+	}
+	c := *q
+	c.b = bv
+	return &c, nil
+}
+
+// checkB returns a copy of b after checking its length and that it is finite.
+func checkB(b mat.Vector, n int) (*mat.VecDense, error) {
+	if b == nil || b.Len() != n {
+		return nil, fmt.Errorf("qn: b must have length n=%d", n)
+	}
+	bv := mat.NewVecDense(n, nil)
+	for i := range n {
+		v := b.AtVec(i)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("qn: b[%d]=%g is not finite", i, v)
+		}
+		bv.SetVec(i, v)
+	}
+	return bv, nil
 }
 
 // Dim returns n.

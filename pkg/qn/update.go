@@ -97,43 +97,51 @@ func (ap *Approx) clone() *Approx {
 func (ap *Approx) G() mat.Symmetric { return ap.g }
 
 // Update replaces G by its update along u and reports the change. u must not be zero.
-func (ap *Approx) Update(u *mat.VecDense) (Change, error) {
+// The updates do not depend on u's length; u is scaled to length 1 first, so that steps near
+// x* (tiny u) cannot underflow.
+func (ap *Approx) Update(dir *mat.VecDense) (Change, error) {
 	q, g := ap.q, ap.g
-	var au, gu mat.VecDense
-	au.MulVec(q.a, u)
-	uau := mat.Dot(u, &au)
-	if !(uau > 0) {
-		return Change{}, fmt.Errorf("qn: update direction has uᵀAu=%g (zero or not finite)", uau)
+	norm := mat.Norm(dir, 2)
+	if !(norm > 0) || math.IsInf(norm, 0) {
+		return Change{}, fmt.Errorf("qn: update direction has length %g", norm)
 	}
+	var u, au, gu mat.VecDense
+	u.ScaleVec(1/norm, dir)
+	au.MulVec(q.a, &u)
+	uau := mat.Dot(&u, &au)
 	switch ap.upd {
 	case BFGS:
-		gu.MulVec(g, u)
-		ugu := mat.Dot(u, &gu)
+		gu.MulVec(g, &u)
+		ugu := mat.Dot(&u, &gu)
 		qv := q.lambdaOfGrad(&gu) / ugu // (Gu)ᵀA⁻¹(Gu)/uᵀGu
 		g.SymRankOne(g, -1/ugu, &gu)
 		g.SymRankOne(g, 1/uau, &au)
 		return Change{Q: qv, DSigma: 1 - qv}, nil
 	case DFP:
-		gu.MulVec(g, u)
-		ugu := mat.Dot(u, &gu)
+		gu.MulVec(g, &u)
+		ugu := mat.Dot(&u, &gu)
 		qv := ugu / uau
 		// Expanded: G − (Au(Gu)ᵀ + Gu(Au)ᵀ)/c + (1 + uᵀGu/c)·AuuᵀA/c, c = uᵀAu.
 		g.RankTwo(g, -1/uau, &au, &gu)
 		g.SymRankOne(g, (1+qv)/uau, &au)
 		return Change{Q: qv, DSigma: 1 - qv}, nil
 	default: // SR1
-		var w, ru mat.VecDense
-		w.MulVec(ap.z.T(), u)
-		ru.MulVec(ap.z, &w) // Ru = ZZᵀu
-		ww := mat.Dot(&w, &w)
-		if ww <= sr1Skip*mat.Norm(u, 2)*mat.Norm(&ru, 2) {
+		// With ŵ = w/‖w‖, w = Zᵀu and p = Zŵ: Ru = ‖w‖p, uᵀRu = ‖w‖², so RuuᵀR/uᵀRu = ppᵀ.
+		var w, p mat.VecDense
+		w.MulVec(ap.z.T(), &u)
+		wn := mat.Norm(&w, 2)
+		if wn > 0 {
+			w.ScaleVec(1/wn, &w)
+			p.MulVec(ap.z, &w)
+		}
+		// The safeguard uᵀRu > r·‖u‖·‖Ru‖, divided by ‖w‖ (‖u‖ = 1).
+		if wn == 0 || wn <= sr1Skip*mat.Norm(&p, 2) {
 			return Change{Skipped: true}, nil
 		}
-		qv := q.lambdaOfGrad(&ru) / ww
-		g.SymRankOne(g, -1/ww, &ru)
-		// Z₊ = Z − (Zw)wᵀ/wᵀw.
-		zr := ap.z.RawMatrix()
-		blas64.Ger(-1/ww, ru.RawVector(), w.RawVector(), blas64.General(zr))
+		qv := q.lambdaOfGrad(&p) // (Ru)ᵀA⁻¹(Ru)/uᵀRu = pᵀA⁻¹p
+		g.SymRankOne(g, -1, &p)
+		// Z₊ = Z − pŵᵀ = Z(I − ŵŵᵀ).
+		blas64.Ger(-1, p.RawVector(), w.RawVector(), blas64.General(ap.z.RawMatrix()))
 		return Change{Q: qv, DSigma: -qv}, nil
 	}
 }
