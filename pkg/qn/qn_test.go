@@ -366,3 +366,37 @@ func TestParseNames(t *testing.T) {
 		t.Errorf("Update(5).String() = %q", s)
 	}
 }
+
+func TestUpdateIsScaleFree(t *testing.T) {
+	// The updates depend on u's direction only: u·1e-200 (a step near x*) and u·1e200 give
+	// the G that u gives, and u = 0 is an error.
+	q, _ := Generate(9, 1, 200, LogUniform, 8)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, upd := range []Update{BFGS, DFP, SR1} {
+		ap, _ := NewApprox(q, upd)
+		for range 3 {
+			u := normalVec(9, rng)
+			for _, scale := range []float64{1e-200, 1e200} {
+				c := ap.clone()
+				var su mat.VecDense
+				su.ScaleVec(scale, u)
+				if _, err := c.Update(&su); err != nil {
+					t.Fatal(err)
+				}
+				ref := ap.clone()
+				if _, err := ref.Update(u); err != nil {
+					t.Fatal(err)
+				}
+				if !mat.EqualApprox(c.g, ref.g, 1e-12*q.L()) {
+					t.Errorf("%v: update along %g·u differs from the one along u", upd, scale)
+				}
+			}
+			if _, err := ap.Update(u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := ap.Update(mat.NewVecDense(9, nil)); err == nil {
+			t.Errorf("%v: update along u = 0 gave no error", upd)
+		}
+	}
+}
