@@ -19,6 +19,12 @@ func BenchmarkCNNStep(b *testing.B) {
 	benchmarkStep(b, SimpleCNN)
 }
 
+// BenchmarkCNNStepBaseline is BenchmarkCNNStep for baselineCNN, the first (NHWC) layout of the
+// same model: the ratio of the two is what the layout work bought.
+func BenchmarkCNNStepBaseline(b *testing.B) {
+	benchmarkStep(b, baselineCNN)
+}
+
 // BenchmarkMLPStep is BenchmarkCNNStep for the MLP.
 func BenchmarkMLPStep(b *testing.B) {
 	benchmarkStep(b, MLP)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's convention for graph code
 	"github.com/gomlx/gomlx/ml/model"
@@ -11,59 +12,137 @@ import (
 )
 
 // Conv3x3 is a 3×3 convolution with stride 1 and "same" zero padding on NHWC data:
-// x [B, H, W, Cin], kernel [3, 3, Cin, Cout] (HWIO) → [B, H, W, Cout]; out[b,i,j,o] =
-// Σ_{dy,dx,c} x[b, i+dy−1, j+dx−1, c]·kernel[dy,dx,c,o], zero outside the image (a cross-correlation,
-// as in PyTorch's Conv2d).
+// x [B, H, W, Cin], kernel [3, 3, Cin, Cout] (HWIO, as GoMLX's Convolve) → [B, H, W, Cout];
+// out[b,i,j,o] = Σ_{dy,dx,c} x[b, i+dy−1, j+dx−1, c]·kernel[dy,dx,c,o], zero outside the image
+// (a cross-correlation, as PyTorch's Conv2d).
 //
 // It is im2col in plain graph ops, which the pure-Go backend runs much faster than its Convolve:
 // a zero border by concatenation (Pad has no gradient there), the 9 shifted windows as Slices
-// concatenated on the channel axis ([B, H, W, 9·Cin], in (dy, dx, c) order), and one MatMul with
-// the kernel reshaped to [9·Cin, Cout].
+// concatenated on the channel axis ([B·H·W, 9·Cin], in (dy, dx, c) order), and one MatMul with
+// the kernel reshaped to [9·Cin, Cout]. SimpleCNN uses the same patches in layouts that spare the
+// backend transposes (see SimpleCNN).
 func Conv3x3(x, kernel *Node) *Node {
 	if x.Rank() != 4 {
 		panic(fmt.Sprintf("models.Conv3x3: x must be [B, H, W, C], got %s", x.Shape()))
 	}
-	b, h, w, cin := x.Shape().Dimensions[0], x.Shape().Dimensions[1], x.Shape().Dimensions[2], x.Shape().Dimensions[3]
+	d := x.Shape().Dimensions
+	b, h, w, cin := d[0], d[1], d[2], d[3]
 	if kd := kernel.Shape().Dimensions; kernel.Rank() != 4 || kd[0] != 3 || kd[1] != 3 || kd[2] != cin {
 		panic(fmt.Sprintf("models.Conv3x3: kernel must be [3, 3, %d, Cout], got %s", cin, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[3]
-	padded := zeroBorder(x)
-	windows := make([]*Node, 0, 9)
-	for dy := range 3 {
-		for dx := range 3 {
-			windows = append(windows, Slice(padded, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w), AxisRange()))
-		}
-	}
-	patches := Concatenate(windows, 3)                 // [B, H, W, 9·Cin]
-	patches = Reshape(patches, b*h*w, 9*cin)           // [B·H·W, 9·Cin]
+	patches := Reshape(Patches3x3(x, 3, false), b*h*w, 9*cin)
 	out := MatMul(patches, Reshape(kernel, 9*cin, cout)) // [B·H·W, Cout]
 	return Reshape(out, b, h, w, cout)
 }
 
-// zeroBorder surrounds the images x [B, H, W, C] by one row/column of zeros: [B, H+2, W+2, C].
-// It concatenates zero tensors rather than calling Pad: the pure-Go backend has no gradient for Pad.
-func zeroBorder(x *Node) *Node {
-	g := x.Graph()
+// Patches3x3 returns the 3×3 "same" patches (im2col) of a rank-4 x whose channel axis chAxis is
+// either 0 ([C, B, H, W]) or 3 ([B, H, W, C]), the spatial axes being the middle two of the others:
+// the 9 windows x[…, i+dy−1, j+dx−1, …] (zero outside) concatenated along chAxis in (dy, dx, c)
+// order, plus, if withOnes, one channel of ones last (which turns a bias into a kernel row).
+// The result has x's layout with 9·C (+1) channels.
+func Patches3x3(x *Node, chAxis int, withOnes bool) *Node {
+	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
+		panic(fmt.Sprintf("models.Patches3x3: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
+	}
+	hAxis := 1 // [B, H, W, C]
+	if chAxis == 0 {
+		hAxis = 2 // [C, B, H, W]
+	}
+	h, w := x.Shape().Dimensions[hAxis], x.Shape().Dimensions[hAxis+1]
+	padded := zeroBorder(x, hAxis)
+	windows := make([]*Node, 0, 10)
+	spec := make([]SliceAxisSpec, 4)
+	for dy := range 3 {
+		for dx := range 3 {
+			for i := range spec {
+				spec[i] = AxisRange()
+			}
+			spec[hAxis] = AxisRange(dy, dy+h)
+			spec[hAxis+1] = AxisRange(dx, dx+w)
+			windows = append(windows, Slice(padded, spec...))
+		}
+	}
+	if withOnes {
+		dims := x.Shape().Clone().Dimensions
+		dims[chAxis] = 1
+		windows = append(windows, Ones(x.Graph(), shapes.Make(x.DType(), dims...)))
+	}
+	return Concatenate(windows, chAxis)
+}
+
+// ConvPool is a 3×3 "same" convolution followed by a 2×2 max-pool (MaxPool2's semantics) on
+// channels-first data: x [C, B, H, W] (H, W even), kernel [Cout, 9·C+1] (the (dy, dx, c) weights
+// and the bias last, as convKernel makes it) → [Cout, B, H/2, W/2].
+//
+// It convolves each parity class of output positions (even/odd row × even/odd column) on its own:
+// four products of the kernel with patches made of stride-2 windows, which are the four
+// candidates of every pooling window, already apart. So the pooling is three pairwise Where on
+// quarter-size tensors, with no strided Slice of the convolution's output and none of the Pads
+// and Adds its gradient would take. Best when x needs no gradient (the first layer): the
+// gradient with respect to x goes through 36 stride-2 windows.
+func ConvPool(x, kernel *Node) *Node {
 	d := x.Shape().Dimensions
-	b, h, w, c := d[0], d[1], d[2], d[3]
-	row := Zeros(g, shapes.Make(x.DType(), b, 1, w, c))
-	x = Concatenate([]*Node{row, x, row}, 1)
-	col := Zeros(g, shapes.Make(x.DType(), b, h+2, 1, c))
-	return Concatenate([]*Node{col, x, col}, 2)
+	if x.Rank() != 4 || d[2]%2 != 0 || d[3]%2 != 0 {
+		panic(fmt.Sprintf("models.ConvPool: x must be [C, B, H, W] with H, W even, got %s", x.Shape()))
+	}
+	c, b, h, w := d[0], d[1], d[2], d[3]
+	if kd := kernel.Shape().Dimensions; kernel.Rank() != 2 || kd[1] != 9*c+1 {
+		panic(fmt.Sprintf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
+	}
+	cout := kernel.Shape().Dimensions[0]
+	padded := zeroBorder(x, 2)
+	ones := Ones(x.Graph(), shapes.Make(x.DType(), 1, b, h/2, w/2))
+	var candidates [2][2]*Node // [row parity][column parity]: conv output at (2i+py, 2j+px)
+	for py := range 2 {
+		for px := range 2 {
+			windows := make([]*Node, 0, 10)
+			for dy := range 3 {
+				for dx := range 3 {
+					windows = append(windows, Slice(padded, AxisRange(), AxisRange(),
+						AxisRange(py+dy, py+dy+h-1).Stride(2), AxisRange(px+dx, px+dx+w-1).Stride(2)))
+				}
+			}
+			patches := Reshape(Concatenate(append(windows, ones), 0), 9*c+1, b*(h/2)*(w/2))
+			candidates[py][px] = DotGeneral(kernel, []int{1}, nil, patches, []int{0}, nil) // [Cout, B·H/2·W/2]
+		}
+	}
+	top := whereMax(candidates[0][0], candidates[0][1]) // horizontal pairs first: row-major ties
+	bottom := whereMax(candidates[1][0], candidates[1][1])
+	return Reshape(whereMax(top, bottom), cout, b, h/2, w/2)
+}
+
+// zeroBorder surrounds x by one row and one column of zeros on its spatial axes hAxis and hAxis+1.
+// It concatenates zero tensors rather than calling Pad: the pure-Go backend has no gradient for Pad.
+func zeroBorder(x *Node, hAxis int) *Node {
+	g := x.Graph()
+	for axis := hAxis; axis <= hAxis+1; axis++ {
+		dims := x.Shape().Clone().Dimensions
+		dims[axis] = 1
+		zeros := Zeros(g, shapes.Make(x.DType(), dims...))
+		x = Concatenate([]*Node{zeros, x, zeros}, axis)
+	}
+	return x
 }
 
 // MaxPool2 is a 2×2 max-pool with stride 2 on NHWC data: x [B, H, W, C] → [B, H/2, W/2, C] (H and
 // W even). It takes the maximum of horizontal pairs, then of vertical pairs, each with
-// Where(GreaterOrEqual(a, b), a, b): on ties the first (top-left) element wins and receives the
-// whole gradient, as in PyTorch. (ReduceMax over a reshape would spread the gradient over ties,
-// which MNIST's flat background has plenty of; the pure-Go backend has no gradient for MaxPool.)
+// Where(GreaterOrEqual(a, b), a, b): on ties the first element in row-major order wins and
+// receives the whole gradient, as in PyTorch. (ReduceMax over a reshape would spread the gradient
+// over ties, which MNIST's flat background has plenty of; the pure-Go backend has no gradient for
+// MaxPool.)
 func MaxPool2(x *Node) *Node {
-	if x.Rank() != 4 || x.Shape().Dimensions[1]%2 != 0 || x.Shape().Dimensions[2]%2 != 0 {
-		panic(fmt.Sprintf("models.MaxPool2: x must be [B, H, W, C] with H and W even, got %s", x.Shape()))
+	return maxPool2(x, 1)
+}
+
+// maxPool2 is MaxPool2 for a rank-4 x whose spatial axes are hAxis and hAxis+1.
+func maxPool2(x *Node, hAxis int) *Node {
+	d := x.Shape().Dimensions
+	if x.Rank() != 4 || d[hAxis]%2 != 0 || d[hAxis+1]%2 != 0 {
+		panic(fmt.Sprintf("models.MaxPool2: x must be rank 4 with even spatial axes %d, %d; got %s", hAxis, hAxis+1, x.Shape()))
 	}
-	x = pairMax(x, 2)
-	return pairMax(x, 1)
+	x = pairMax(x, hAxis+1) // horizontal pairs first: row-major tie-breaking
+	return pairMax(x, hAxis)
 }
 
 // pairMax takes the maximum of the pairs (2k, 2k+1) along axis; the first wins ties.
@@ -77,8 +156,11 @@ func pairMax(x *Node, axis int) *Node {
 		s[axis] = AxisRange(start, n).Stride(2)
 		return s
 	}
-	a := Slice(x, specs(0)...)
-	b := Slice(x, specs(1)...)
+	return whereMax(Slice(x, specs(0)...), Slice(x, specs(1)...))
+}
+
+// whereMax is max(a, b) with the whole gradient to a on ties: Where(a ≥ b, a, b).
+func whereMax(a, b *Node) *Node {
 	return Where(GreaterOrEqual(a, b), a, b)
 }
 
@@ -96,22 +178,24 @@ func torchUniform(scope *model.Scope, fanIn int) initializer.VariableInitializer
 }
 
 // Dense is a fully connected layer with PyTorch's default initialization: x [B, in] → [B, out],
-// variables "weights" [in, out] and "biases" [out] in scope.
+// variables "weights" [out, in] (PyTorch's layout, which also spares the pure-Go backend a
+// transpose in the gradient) and "biases" [out] in scope.
 func Dense(scope *model.Scope, x *Node, out int) *Node {
 	in := x.Shape().Dimensions[x.Rank()-1]
 	s := scope.WithInitializer(torchUniform(scope, in))
-	w := s.VariableWithShape("weights", shapes.Make(x.DType(), in, out)).NodeValue(x.Graph())
+	w := s.VariableWithShape("weights", shapes.Make(x.DType(), out, in)).NodeValue(x.Graph())
 	b := s.VariableWithShape("biases", shapes.Make(x.DType(), out)).NodeValue(x.Graph())
-	return Add(MatMul(x, w), InsertAxes(b, 0))
+	y := DotGeneral(x, []int{1}, nil, w, []int{1}, nil) // [B, out]
+	return Add(y, InsertAxes(b, 0))
 }
 
-// ConvLayer is a 3×3 "same" convolution (Conv3x3) plus bias, with PyTorch's default
-// initialization: x [B, H, W, Cin] → [B, H, W, out], variables "weights" [3, 3, Cin, out] and
-// "biases" [out] in scope.
-func ConvLayer(scope *model.Scope, x *Node, out int) *Node {
-	cin := x.Shape().Dimensions[3]
-	s := scope.WithInitializer(torchUniform(scope, 9*cin))
-	w := s.VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, cin, out)).NodeValue(x.Graph())
-	b := s.VariableWithShape("biases", shapes.Make(x.DType(), out)).NodeValue(x.Graph())
-	return Add(Conv3x3(x, w), Reshape(b, 1, 1, 1, out))
+// convKernel returns the variables of a 3×3 convolution layer in scope — "weights"
+// [out, 3, 3, in] (PyTorch's [out, in, 3, 3] with the input channels last, to match the patches'
+// (dy, dx, c) order) and "biases" [out], PyTorch's default initialization — as one matrix
+// [out, 9·in + 1], the bias as the last column, for patches made with a channel of ones.
+func convKernel(scope *model.Scope, g *Graph, dtype dtypes.DType, in, out int) *Node {
+	s := scope.WithInitializer(torchUniform(scope, 9*in))
+	w := s.VariableWithShape("weights", shapes.Make(dtype, out, 3, 3, in)).NodeValue(g)
+	b := s.VariableWithShape("biases", shapes.Make(dtype, out)).NodeValue(g)
+	return Concatenate([]*Node{Reshape(w, out, 9*in), Reshape(b, out, 1)}, 1)
 }

@@ -15,13 +15,39 @@ type ModelFn = func(scope *model.Scope, images *Node) *Node
 // SimpleCNN is the seed paper's CNN: conv 3×3 16 → ReLU → maxpool 2 → conv 3×3 32 → ReLU →
 // maxpool 2 → fc 1568→128 → ReLU → fc 128→10 ("same" padding: 28→14→7; 206,922 parameters),
 // initialised as PyTorch's defaults (U(±1/√fanIn) for weights and biases). images [B, 28, 28, 1]
-// → logits [B, 10], in images' dtype. Scopes: conv1, conv2, fc1, fc2.
+// → logits [B, 10], in images' dtype. Scopes: conv1, conv2 (weights [out, 3, 3, in], biases
+// [out]), fc1, fc2 (weights [out, in], biases [out]).
+//
+// The graph is laid out for the pure-Go backend, whose matrix multiplication is fast only when
+// each operand is [rows, contracted] or [contracted, cols] and whose Transpose and Slice copy
+// element by element (see DESIGN.md, "models"):
+//   - each convolution is one matrix product of the kernel [out, 9·in+1] (bias folded in as a
+//     last column, against a channel of ones) with the patches, kernel on the left, so the
+//     product comes out channels-first [out, B·H·W] and the kernel's gradient needs no transpose;
+//   - conv1's patches are built channels-first ([9+1, B·28·28], concatenation on the outer axis);
+//     conv2's NHWC ([B·14·14, 9·16+1]), from one small transpose of the pooled activations, so
+//     that the gradient with respect to the patches is a plain product too;
+//   - ReLU after max-pooling (max commutes with the monotone ReLU: same values and gradients,
+//     4× fewer elements).
 func SimpleCNN(scope *model.Scope, images *Node) *Node {
 	x := checkImages("SimpleCNN", images)
-	x = MaxPool2(ReLU(ConvLayer(scope.In("conv1"), x, 16))) // [B, 14, 14, 16]
-	x = MaxPool2(ReLU(ConvLayer(scope.In("conv2"), x, 32))) // [B, 7, 7, 32]
+	g, dtype := x.Graph(), x.DType()
 	b := x.Shape().Dimensions[0]
-	x = Reshape(x, b, 7*7*32) // (h, w, c) order: a fixed permutation of PyTorch's (c, h, w)
+
+	// conv1 + pool: [1, B, 28, 28] channels-first (one channel: a reshape) → [16, B, 14, 14].
+	x = Reshape(x, 1, b, ImageRows, ImageCols)
+	x = ReLU(ConvPool(x, convKernel(scope.In("conv1"), g, dtype, 1, 16)))
+
+	// conv2: NHWC patches [B·14·14, 145] → [32, B, 14, 14].
+	x = TransposeAllAxes(x, 1, 2, 3, 0) // [B, 14, 14, 16]
+	p2 := Reshape(Patches3x3(x, 3, true), b*14*14, 9*16+1)
+	k2 := convKernel(scope.In("conv2"), g, dtype, 16, 32)
+	x = DotGeneral(k2, []int{1}, nil, p2, []int{1}, nil) // [32, B·14·14]
+	x = Reshape(x, 32, b, 14, 14)
+	x = ReLU(maxPool2(x, 2)) // [32, B, 7, 7]
+
+	// Flatten per example in (c, h, w) order, as PyTorch's torch.flatten of NCHW.
+	x = Reshape(TransposeAllAxes(x, 1, 0, 2, 3), b, 32*7*7)
 	x = ReLU(Dense(scope.In("fc1"), x, 128))
 	return Dense(scope.In("fc2"), x, NumClasses)
 }

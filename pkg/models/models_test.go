@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -218,7 +219,9 @@ func TestGradientCheckCNN(t *testing.T) {
 	vars := paramVars(store)
 	rng := rand.New(rand.NewPCG(4, 5))
 	const perVar = 40 // 8 variables: 320 coordinates, in every layer, weights and biases
-	const h = 1e-5
+	// h is small enough that no ReLU or max-pool kink lies within ±h of the sampled points here
+	// (with h = 1e-5 one does, for this seed: the error then grows in proportion to h).
+	const h = 1e-6
 	var worst, sumSqDiff, sumSqFD float64
 	var worstAt string
 	for vi, v := range vars {
@@ -241,10 +244,13 @@ func TestGradientCheckCNN(t *testing.T) {
 			set(p)
 			down := loss()
 			fd := (up - down) / (2 * h)
-			rel := math.Abs(grad[i]-fd) / max(math.Abs(fd), math.Abs(grad[i]), 1e-6)
+			// Central differences carry a rounding error of about ε·L/h ≈ 1e-10 here: gradients
+			// below 1e-4 are compared on that scale rather than relative to their own size.
+			rel := math.Abs(grad[i]-fd) / max(math.Abs(fd), math.Abs(grad[i]), 1e-4)
 			if rel > worst {
-				worst, worstAt = rel, v.Path()
+				worst, worstAt = rel, fmt.Sprintf("%s[%d]: gradient %.10g, differences %.10g", v.Path(), i, grad[i], fd)
 			}
+
 			sumSqDiff += (grad[i] - fd) * (grad[i] - fd)
 			sumSqFD += fd * fd
 		}
@@ -365,4 +371,91 @@ func numTrainable(store *model.Store) int {
 		n += v.Shape().Size()
 	}
 	return n
+}
+
+// referenceCNN is the seed paper's CNN written with GoMLX's own Convolve and MaxPool (forward
+// only: the pure-Go backend cannot differentiate MaxPool) on NHWC data, reading SimpleCNN's
+// variables from store: the definition SimpleCNN's layout tricks must reproduce.
+func referenceCNN(store *model.Store, images *Node) *Node {
+	g := images.Graph()
+	get := func(path string) *Node { return store.GetVariable(path).NodeValue(g) }
+	conv := func(x *Node, layer string) *Node {
+		k := TransposeAllAxes(get("/"+layer+"/weights"), 1, 2, 3, 0) // [out,3,3,in] → HWIO
+		y := Convolve(x, k).PadSame().Done()
+		y = Add(y, Reshape(get("/"+layer+"/biases"), 1, 1, 1, k.Shape().Dimensions[3]))
+		return MaxPool(Max(y, ZerosLike(y))).Window(2).Done()
+	}
+	dense := func(x *Node, layer string) *Node {
+		w := get("/" + layer + "/weights") // [out, in]
+		return Add(MatMul(x, Transpose(w, 0, 1)), InsertAxes(get("/"+layer+"/biases"), 0))
+	}
+	x := conv(conv(images, "conv1"), "conv2") // [B, 7, 7, 32]
+	b := x.Shape().Dimensions[0]
+	x = Reshape(TransposeAllAxes(x, 0, 3, 1, 2), b, 32*7*7) // PyTorch's (c, h, w) flattening
+	x = dense(x, "fc1")
+	return dense(Max(x, ZerosLike(x)), "fc2")
+}
+
+func TestSimpleCNNMatchesReference(t *testing.T) {
+	be := backend.MustDefault()
+	images, _ := testImages(t, 16, dtypes.Float64)
+	store := NewStore(21)
+	got := flat64(model.MustExecOnce(be, store, SimpleCNN, images))
+	want := flat64(model.MustExecOnce(be, store, func(scope *model.Scope, images *Node) *Node {
+		return referenceCNN(scope.Store(), images)
+	}, images))
+	diff, scale := maxAbsDiff(got, want)
+	t.Logf("SimpleCNN vs Convolve/MaxPool reference: max |Δlogit| %.2e (max |logit| %.3g)", diff, scale)
+	if diff > 1e-12*max(1, scale) {
+		t.Errorf("SimpleCNN's logits differ from the reference by %.3g", diff)
+	}
+}
+
+// TestNoIdentityTransposeInGradients checks that the package's DotGeneral gradient leaves no
+// Transpose that keeps every axis in place (a full element-by-element copy on the go backend) on
+// the way from the parameters to their gradients.
+func TestNoIdentityTransposeInGradients(t *testing.T) {
+	be := backend.MustDefault()
+	images, labels := testImages(t, 4, dtypes.Float32)
+	var built, used int
+	_, err := model.CallOnceN(be, NewStore(1), func(scope *model.Scope, images, labels *Node) []*Node {
+		loss := Loss(SimpleCNN(scope, images), labels)
+		var params []*Node
+		for _, v := range paramVars(scope.Store()) {
+			params = append(params, v.NodeValue(images.Graph()))
+		}
+		grads := Gradient(loss, params...)
+		reachable := map[*Node]bool{}
+		var visit func(n *Node)
+		visit = func(n *Node) {
+			if !reachable[n] {
+				reachable[n] = true
+				for _, in := range n.Inputs() {
+					visit(in)
+				}
+			}
+		}
+		for _, gr := range grads {
+			visit(gr)
+		}
+		for _, n := range images.Graph().Nodes() {
+			if n.Type() == NodeTypeTranspose && skipIdentityTranspose(n) != n {
+				built++
+				if reachable[n] {
+					used++
+				}
+			}
+		}
+		return grads
+	}, images, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("GoMLX built %d identity transposes; %d are used", built, used)
+	if built == 0 {
+		t.Fatal("GoMLX built no identity Transpose: this test no longer shows anything")
+	}
+	if used != 0 {
+		t.Errorf("%d identity transposes are still computed", used)
+	}
 }
