@@ -1,8 +1,12 @@
 package bench
 
 import (
+	"math"
 	"os"
 	"testing"
+
+	"qnlab/pkg/funcs"
+	"qnlab/pkg/lbfgs"
 )
 
 // TestMGH is issue #4's benchmark criterion: on the MGH problems gonum ships, L-BFGS reaches
@@ -25,5 +29,31 @@ func TestMGH(t *testing.T) {
 	t.Logf("both solve %d of %d; qnlab needs no more evaluations on %d", both, len(rows), noMore)
 	if both == 0 || float64(noMore) < 0.8*float64(both) {
 		t.Errorf("qnlab needs no more evaluations than gonum on %d of %d problems both solve (< 80%%)", noMore, both)
+	}
+}
+
+// TestMGHTightWolfe: at ‖∇f‖∞ ≤ 1e-7, qnlab's L-BFGS converges on every MGH problem where gonum's
+// does, and every step it takes meets both strong Wolfe conditions (c1 = 1e-4, c2 = 0.9).
+func TestMGHTightWolfe(t *testing.T) {
+	s := MGHSettings{GradTol: 1e-7, M: 10, MaxIterations: 10000}
+	for _, p := range funcs.MGH() {
+		gonum, err := runGonum(p, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := lbfgs.Minimize(p, p.X0, lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gonum.Solved && res.GradNorm > s.GradTol {
+			t.Errorf("%s: gonum reaches ‖g‖∞ = %.2g, qnlab stops at %.2g (%v)", p, gonum.GradNorm, res.GradNorm, res.Status)
+		}
+		for k := 1; k < len(res.Trace); k++ {
+			it, prev := res.Trace[k], res.Trace[k-1]
+			if !it.StepOK || !(it.F <= prev.F+1e-4*it.Step*it.Slope0) || !(math.Abs(it.Slope) <= 0.9*math.Abs(it.Slope0)) {
+				t.Errorf("%s iteration %d: step α=%g is not a strong Wolfe step (ok=%v, f %g → %g, φ'(0)=%g, φ'(α)=%g)",
+					p, k, it.Step, it.StepOK, prev.F, it.F, it.Slope0, it.Slope)
+			}
+		}
 	}
 }
