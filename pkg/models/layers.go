@@ -71,45 +71,104 @@ func Patches3x3(x *Node, chAxis int, withOnes bool) *Node {
 	return Concatenate(windows, chAxis)
 }
 
-// ConvPool is a 3×3 "same" convolution followed by a 2×2 max-pool (MaxPool2's semantics) on
-// channels-first data: x [C, B, H, W] (H, W even), kernel [Cout, 9·C+1] (the (dy, dx, c) weights
-// and the bias last, as convKernel makes it) → [Cout, B, H/2, W/2].
+// ConvPool is a 3×3 "same" convolution (as Conv3x3) followed by a 2×2 max-pool (MaxPool2's
+// semantics), on a rank-4 x with channels on axis chAxis, 0 ([C, B, H, W]) or 3 ([B, H, W, C]),
+// H and W even. kernel is [Cout, 9·C+1]: the weights in (dy, dx, c) order and the bias last, as
+// convKernel makes it. The result is channels-first, [Cout, B, H/2, W/2].
 //
-// It convolves each parity class of output positions (even/odd row × even/odd column) on its own:
-// four products of the kernel with patches made of stride-2 windows, which are the four
-// candidates of every pooling window, already apart. So the pooling is three pairwise Where on
-// quarter-size tensors, with no strided Slice of the convolution's output and none of the Pads
-// and Adds its gradient would take. Best when x needs no gradient (the first layer): the
-// gradient with respect to x goes through 36 stride-2 windows.
-func ConvPool(x, kernel *Node) *Node {
-	d := x.Shape().Dimensions
-	if x.Rank() != 4 || d[2]%2 != 0 || d[3]%2 != 0 {
-		panic(fmt.Sprintf("models.ConvPool: x must be [C, B, H, W] with H, W even, got %s", x.Shape()))
+// It convolves each parity class of output positions (even/odd row × even/odd column) on its own,
+// so the four candidates of every pooling window come out of four matrix products already apart:
+// the pooling is three pairwise Where on quarter-size tensors, with none of the strided Slices of
+// the convolution's output, nor the Pads and Adds of their gradients. The patches of a parity
+// class are windows of the zero-bordered input's four parity planes (every other row and column):
+// 16 distinct windows of a quarter of the input each, plus the planes themselves, are 5 inputs'
+// worth of Slice where im2col takes 9.
+//
+// The product is kernel-first ([Cout, 9·C+1] × patches), so the kernel's gradient needs no
+// transpose on the pure-Go backend; with chAxis 0 the patches are [9·C+1, B·H/2·W/2] (built by
+// concatenating whole blocks), with chAxis 3 they are [B·H/2·W/2, 9·C+1] and the gradient with
+// respect to them (hence to x) is a plain product too.
+func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
+	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
+		panic(fmt.Sprintf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
 	}
-	c, b, h, w := d[0], d[1], d[2], d[3]
+	hAxis := 1 // [B, H, W, C]
+	if chAxis == 0 {
+		hAxis = 2 // [C, B, H, W]
+	}
+	d := x.Shape().Dimensions
+	c, h, w := d[chAxis], d[hAxis], d[hAxis+1]
+	b := x.Shape().Size() / (c * h * w)
+	if h%2 != 0 || w%2 != 0 {
+		panic(fmt.Sprintf("models.ConvPool: spatial dimensions must be even, got %s", x.Shape()))
+	}
 	if kd := kernel.Shape().Dimensions; kernel.Rank() != 2 || kd[1] != 9*c+1 {
 		panic(fmt.Sprintf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[0]
-	padded := zeroBorder(x, 2)
-	ones := Ones(x.Graph(), shapes.Make(x.DType(), 1, b, h/2, w/2))
-	var candidates [2][2]*Node // [row parity][column parity]: conv output at (2i+py, 2j+px)
+	h2, w2 := h/2, w/2
+	axes := func(rows, cols SliceAxisSpec) []SliceAxisSpec {
+		spec := []SliceAxisSpec{AxisRange(), AxisRange(), AxisRange(), AxisRange()}
+		spec[hAxis], spec[hAxis+1] = rows, cols
+		return spec
+	}
+
+	// Parity planes of the zero-bordered input xp [.., H+2, W+2, ..]: plane[ρ][σ] holds
+	// xp[2i+ρ, 2j+σ], i ≤ H/2, j ≤ W/2: x's rows 1, 3, … after a zero row for ρ = 0, x's rows 0,
+	// 2, … before a zero row for ρ = 1; likewise for columns.
+	var plane [2][2]*Node
+	for rho := range 2 {
+		for sigma := range 2 {
+			p := Slice(x, axes(AxisRange(1-rho, h).Stride(2), AxisRange(1-sigma, w).Stride(2))...)
+			p = zeroEdge(p, hAxis, rho == 0)
+			plane[rho][sigma] = zeroEdge(p, hAxis+1, sigma == 0)
+		}
+	}
+	// window(r, s) = xp[2i+r, 2j+s] for i < H/2, j < W/2, r, s ∈ 0..3: a window of plane[r%2][s%2].
+	var window [4][4]*Node
+	for r := range 4 {
+		for s := range 4 {
+			window[r][s] = Slice(plane[r%2][s%2], axes(AxisRange(r/2, r/2+h2), AxisRange(s/2, s/2+w2))...)
+		}
+	}
+	onesDims := x.Shape().Clone().Dimensions
+	onesDims[chAxis], onesDims[hAxis], onesDims[hAxis+1] = 1, h2, w2
+	ones := Ones(x.Graph(), shapes.Make(x.DType(), onesDims...))
+
+	// Output (2i+py, 2j+px) reads xp[2i+py+dy, 2j+px+dx]: window(py+dy, px+dx).
+	var candidates [2][2]*Node
 	for py := range 2 {
 		for px := range 2 {
-			windows := make([]*Node, 0, 10)
+			parts := make([]*Node, 0, 10)
 			for dy := range 3 {
 				for dx := range 3 {
-					windows = append(windows, Slice(padded, AxisRange(), AxisRange(),
-						AxisRange(py+dy, py+dy+h-1).Stride(2), AxisRange(px+dx, px+dx+w-1).Stride(2)))
+					parts = append(parts, window[py+dy][px+dx])
 				}
 			}
-			patches := Reshape(Concatenate(append(windows, ones), 0), 9*c+1, b*(h/2)*(w/2))
-			candidates[py][px] = DotGeneral(kernel, []int{1}, nil, patches, []int{0}, nil) // [Cout, B·H/2·W/2]
+			patches := Concatenate(append(parts, ones), chAxis)
+			if chAxis == 0 {
+				patches = Reshape(patches, 9*c+1, b*h2*w2)
+				candidates[py][px] = DotGeneral(kernel, []int{1}, nil, patches, []int{0}, nil)
+			} else {
+				patches = Reshape(patches, b*h2*w2, 9*c+1)
+				candidates[py][px] = DotGeneral(kernel, []int{1}, nil, patches, []int{1}, nil)
+			}
 		}
 	}
 	top := whereMax(candidates[0][0], candidates[0][1]) // horizontal pairs first: row-major ties
 	bottom := whereMax(candidates[1][0], candidates[1][1])
-	return Reshape(whereMax(top, bottom), cout, b, h/2, w/2)
+	return Reshape(whereMax(top, bottom), cout, b, h2, w2)
+}
+
+// zeroEdge adds one slice of zeros along axis, before x if atStart, else after.
+func zeroEdge(x *Node, axis int, atStart bool) *Node {
+	dims := x.Shape().Clone().Dimensions
+	dims[axis] = 1
+	zeros := Zeros(x.Graph(), shapes.Make(x.DType(), dims...))
+	if atStart {
+		return Concatenate([]*Node{zeros, x}, axis)
+	}
+	return Concatenate([]*Node{x, zeros}, axis)
 }
 
 // zeroBorder surrounds x by one row and one column of zeros on its spatial axes hAxis and hAxis+1.

@@ -36,15 +36,11 @@ func SimpleCNN(scope *model.Scope, images *Node) *Node {
 
 	// conv1 + pool: [1, B, 28, 28] channels-first (one channel: a reshape) → [16, B, 14, 14].
 	x = Reshape(x, 1, b, ImageRows, ImageCols)
-	x = ReLU(ConvPool(x, convKernel(scope.In("conv1"), g, dtype, 1, 16)))
+	x = ReLU(ConvPool(x, 0, convKernel(scope.In("conv1"), g, dtype, 1, 16)))
 
-	// conv2: NHWC patches [B·14·14, 145] → [32, B, 14, 14].
+	// conv2 + pool on NHWC input (patches [B·7·7, 145] per parity class) → [32, B, 7, 7].
 	x = TransposeAllAxes(x, 1, 2, 3, 0) // [B, 14, 14, 16]
-	p2 := Reshape(Patches3x3(x, 3, true), b*14*14, 9*16+1)
-	k2 := convKernel(scope.In("conv2"), g, dtype, 16, 32)
-	x = DotGeneral(k2, []int{1}, nil, p2, []int{1}, nil) // [32, B·14·14]
-	x = Reshape(x, 32, b, 14, 14)
-	x = ReLU(maxPool2(x, 2)) // [32, B, 7, 7]
+	x = ReLU(ConvPool(x, 3, convKernel(scope.In("conv2"), g, dtype, 16, 32)))
 
 	// Flatten per example in (c, h, w) order, as PyTorch's torch.flatten of NCHW.
 	x = Reshape(TransposeAllAxes(x, 1, 0, 2, 3), b, 32*7*7)
