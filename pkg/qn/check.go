@@ -1,7 +1,9 @@
 package qn
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"sort"
 	"sync"
@@ -93,6 +95,49 @@ func Check(q *Quadratic, s Settings, recs []Record) Report {
 		}
 	}
 	return rep
+}
+
+// RandomSigmaRatios follows random updates upd of G_0 = L·I (directions from seed) and, at each
+// step k in ks (ascending), draws `draws` more directions u = G_k^{−1/2}ũ and returns the sample
+// mean and standard error of σ_A(G_k updated along u)/σ_A(G_k), σ taken from the updated
+// matrix. Random BFGS has E = 1 − 1/n (Lin, Ye & Zhang 2022); DFP and SR1 E ≤ 1 − μ/(nL).
+func RandomSigmaRatios(q *Quadratic, upd Update, ks []int, draws int, seed uint64) (mean, se []float64, err error) {
+	if draws < 2 {
+		return nil, nil, fmt.Errorf("qn: draws=%d must be ≥ 2", draws)
+	}
+	for i, k := range ks {
+		if k < 0 || (i > 0 && k <= ks[i-1]) {
+			return nil, nil, fmt.Errorf("qn: steps %v must be ≥ 0 and ascending", ks)
+		}
+	}
+	ap, err := NewApprox(q, upd)
+	if err != nil {
+		return nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, randomStream))
+	for k, i := 0, 0; i < len(ks); k++ {
+		if k == ks[i] {
+			d, v := sqrtEigen(ap.g)
+			s0 := q.Sigma(ap.g)
+			sum, sum2 := 0.0, 0.0
+			for range draws {
+				c := ap.clone()
+				if _, err := c.Update(invSqrtTimes(d, v, normalVec(len(d), rng))); err != nil {
+					return nil, nil, err
+				}
+				r := q.Sigma(c.g) / s0
+				sum, sum2 = sum+r, sum2+r*r
+			}
+			nf := float64(draws)
+			m := sum / nf
+			mean, se = append(mean, m), append(se, math.Sqrt(max(sum2/nf-m*m, 0)/(nf-1)))
+			i++
+		}
+		if _, err := ap.Update(randomDirection(ap.g, rng)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mean, se, nil
 }
 
 // Case is one run for RunAll.

@@ -108,3 +108,15 @@ func TestCurveHelpers(t *testing.T) {
 		t.Error("random has no bound")
 	}
 }
+
+func TestRandomSigmaRatiosErrors(t *testing.T) {
+	q, _ := Generate(4, 1, 10, Uniform, 1)
+	for _, c := range []struct {
+		ks    []int
+		draws int
+	}{{[]int{0}, 1}, {[]int{3, 2}, 10}, {[]int{-1}, 10}} {
+		if _, _, err := RandomSigmaRatios(q, BFGS, c.ks, c.draws, 1); err == nil {
+			t.Errorf("RandomSigmaRatios(ks=%v, draws=%d): no error", c.ks, c.draws)
+		}
+	}
+}
