@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"sort"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -162,6 +163,19 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	if len(vars) != len(grads) {
 		panic(fmt.Errorf("lbfgs: %d gradients for %d trainable variables", len(grads), len(vars)))
 	}
+	// Dot products sum over the variables; fix their order by path, so that the sums (to the last
+	// bit) do not depend on the order the store created the variables in (a store restored from
+	// a checkpoint creates them in another order than a model's first run).
+	order := make([]int, len(vars))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return vars[order[a]].Path() < vars[order[b]].Path() })
+	sortedVars, sortedGrads := make([]*model.Variable, len(vars)), make([]*Node, len(vars))
+	for i, k := range order {
+		sortedVars[i], sortedGrads[i] = vars[k], grads[k]
+	}
+	vars, grads = sortedVars, sortedGrads
 	top := scope.Store().Scope("/" + o.cfg.scopeName).WithInitializer(initializer.Zero)
 	scalar := func(name string) *model.Variable {
 		return top.VariableWithShape(name, shapes.Make(dtype)).SetTrainable(false)
