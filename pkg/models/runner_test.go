@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-		"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
