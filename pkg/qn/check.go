@@ -205,15 +205,12 @@ func FirstBelow(ys []float64, level float64) int {
 	return -1
 }
 
-// BoundFirstBelow returns the first k ≤ kmax at which the method's bound on λ_k/λ_0 is
-// ≤ level, or −1 (also where no bound is reported).
-func BoundFirstBelow(r Rule, u Update, n int, mu, L, level float64, kmax int) int {
+// FirstKBelow returns the first k ≤ kmax with logBound(k) ≤ log(level), or −1; e.g. with
+// func(k int) float64 { return LogClassicalSigmaRate(σ_0, k) }, the step from which a bound
+// promises λ_k ≤ level·λ_0.
+func FirstKBelow(logBound func(k int) float64, level float64, kmax int) int {
 	for k := 0; k <= kmax; k++ {
-		lb, ok := LogBound(r, u, n, mu, L, k)
-		if !ok {
-			return -1
-		}
-		if lb <= math.Log(level) {
+		if logBound(k) <= math.Log(level) {
 			return k
 		}
 	}

@@ -92,7 +92,8 @@ func TestCurveHelpers(t *testing.T) {
 	}
 	const n, mu, L = 5, 1.0, 10.0
 	curve := BoundCurve(Greedy, BFGS, n, mu, L, 60, 1)
-	k := BoundFirstBelow(Greedy, BFGS, n, mu, L, 1e-10, 1000)
+	greedy := func(k int) float64 { lb, _ := LogBound(Greedy, BFGS, n, mu, L, k); return lb }
+	k := FirstKBelow(greedy, 1e-10, 1000)
 	for j, v := range curve {
 		lb, _ := LogBound(Greedy, BFGS, n, mu, L, j)
 		if (lb > 0) != math.IsNaN(v) || (!math.IsNaN(v) && math.Abs(v-math.Exp(lb)) > 1e-15) {
@@ -102,9 +103,9 @@ func TestCurveHelpers(t *testing.T) {
 	lk, _ := LogBound(Greedy, BFGS, n, mu, L, k)
 	lk1, _ := LogBound(Greedy, BFGS, n, mu, L, k-1)
 	if k < 1 || lk > math.Log(1e-10) || lk1 <= math.Log(1e-10) {
-		t.Errorf("BoundFirstBelow = %d", k)
+		t.Errorf("FirstKBelow = %d", k)
 	}
-	if BoundFirstBelow(Random, BFGS, n, mu, L, 1e-10, 1000) != -1 || !math.IsNaN(BoundCurve(Random, BFGS, n, mu, L, 3, 1)[1]) {
+	if FirstKBelow(greedy, 1e-10, k-1) != -1 || !math.IsNaN(BoundCurve(Random, BFGS, n, mu, L, 3, 1)[1]) {
 		t.Error("random has no bound")
 	}
 }
@@ -118,5 +119,15 @@ func TestRandomSigmaRatiosErrors(t *testing.T) {
 		if _, _, err := RandomSigmaRatios(q, BFGS, c.ks, c.draws, 1); err == nil {
 			t.Errorf("RandomSigmaRatios(ks=%v, draws=%d): no error", c.ks, c.draws)
 		}
+	}
+}
+
+func TestWorst(t *testing.T) {
+	nan := math.NaN()
+	a := Report{Steps: 10, InvariantLow: 1e-12, Linear: 0.5, Classical: nan, Bound: nan}
+	b := Report{Steps: 7, InvariantLow: 1e-14, Linear: 0.9, Classical: nan, Bound: 0.3}
+	w := Worst(a, b)
+	if w.Steps != 7 || w.InvariantLow != 1e-12 || w.Linear != 0.9 || !math.IsNaN(w.Classical) || w.Bound != 0.3 {
+		t.Errorf("Worst = %+v", w)
 	}
 }

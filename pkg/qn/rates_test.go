@@ -29,7 +29,7 @@ func forGrid(t *testing.T, f func(t *testing.T, c gridCase)) {
 				t.Parallel()
 				for s := 1; s <= gridSeeds; s++ {
 					seed := uint64(s)
-					mu := 0.5 + float64(s)/8 // vary the scale as well
+					mu := math.Ldexp(1, s%5-2) // as Grid: the scale varies too
 					q, err := Generate(n, mu, kappa*mu, Spectrum(s%3), seed)
 					if err != nil {
 						t.Fatal(err)
@@ -41,62 +41,41 @@ func forGrid(t *testing.T, f func(t *testing.T, c gridCase)) {
 	}
 }
 
-// method is one rule and update with how many steps the grid gives it. BFGS runs until
-// λ_k ≤ floorRatio·λ_0 (and must get there); DFP and SR1 with greedy or random directions
-// contract σ only by 1 − μ/(nL) and get a fixed number of steps.
-type method struct {
-	rule   Rule
-	update Update
-	iters  int
-}
-
-var gridMethods = []method{
-	{Classical, BFGS, 2000}, {Greedy, BFGS, 2000}, {Random, BFGS, 2000},
-	{Greedy, DFP, 150}, {Random, DFP, 150}, {Greedy, SR1, 150}, {Random, SR1, 150},
-}
+// The grid's methods: BFGS runs until λ_k ≤ Floor·λ_0 (and must get there); DFP and SR1 with
+// greedy or random directions contract σ only by 1 − μ/(nL) and get 150 steps.
+var (
+	bfgsMethods  = []Method{{Classical, BFGS}, {Greedy, BFGS}, {Random, BFGS}}
+	otherMethods = []Method{{Greedy, DFP}, {Random, DFP}, {Greedy, SR1}, {Random, SR1}}
+)
 
 func TestRatesGrid(t *testing.T) {
-	var mu sync.Mutex // the subtests run in parallel
-	var worst Report
-	t.Cleanup(func() {
-		t.Logf("worst: invariant excess %.2g below 1, %.2g above L/μ; σ identity %.2g (relative to σ_k); "+
-			"θ/(1−μ/L)² %.8g; θ/σ %.3g; classical θ/(σ_k−σ_{k+1}) %.3g; greedy σ_{k+1}/(cσ_k) %.8g; λ/bound %.8g (1 at k = 0)",
-			worst.InvariantLow, worst.InvariantHigh, worst.SigmaIdentity, worst.Linear, worst.ThetaSigma,
-			worst.Classical, worst.Contraction, worst.Bound)
-	})
-	forGrid(t, func(t *testing.T, c gridCase) {
-		for _, m := range gridMethods {
-			s := Settings{Rule: m.rule, Update: m.update, Iters: m.iters, Stop: Floor, Seed: c.seed}
-			recs, err := Run(c.q, s)
-			if err != nil {
-				t.Fatalf("seed %d %v %v: %v", c.seed, m.rule, m.update, err)
-			}
-			rep := Check(c.q, s, recs)
-			tag := fmt.Sprintf("seed %d %v %v (%d steps)", c.seed, m.rule, m.update, len(recs)-1)
-			if m.update == BFGS && recs[len(recs)-1].Lambda > Floor*recs[0].Lambda {
-				t.Errorf("%s: λ_k/λ_0 only reached %.3g", tag, recs[len(recs)-1].Lambda/recs[0].Lambda)
-			}
-			checkReport(t, tag, m, rep)
-			mu.Lock()
-			for _, p := range [][2]*float64{
-				{&worst.InvariantLow, &rep.InvariantLow}, {&worst.InvariantHigh, &rep.InvariantHigh},
-				{&worst.SigmaIdentity, &rep.SigmaIdentity}, {&worst.Linear, &rep.Linear},
-				{&worst.ThetaSigma, &rep.ThetaSigma}, {&worst.Classical, &rep.Classical},
-				{&worst.Contraction, &rep.Contraction}, {&worst.Bound, &rep.Bound},
-			} {
-				if !math.IsNaN(*p[1]) {
-					*p[0] = max(*p[0], *p[1])
-				}
-			}
-			mu.Unlock()
+	runs, err := Grid(gridSeeds, gridDims, gridKappas, bfgsMethods, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := Grid(gridSeeds, gridDims, gridKappas, otherMethods, 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reps []Report
+	for _, r := range append(runs, more...) {
+		tag := fmt.Sprintf("seed %d n=%d L/μ=%g %v (%d steps)", r.Seed, r.N, r.Kappa, r.Method, len(r.Records)-1)
+		if last := r.Records[len(r.Records)-1]; r.Method.Update == BFGS && last.Lambda > Floor*r.Records[0].Lambda {
+			t.Errorf("%s: λ_k/λ_0 only reached %.3g", tag, last.Lambda/r.Records[0].Lambda)
 		}
-	})
+		checkReport(t, tag, r.Method, r.Report)
+		reps = append(reps, r.Report)
+	}
+	w := Worst(reps...)
+	t.Logf("%d runs; worst: invariant excess %.2g below 1, %.2g above L/μ; σ identity %.2g (relative to σ_k); "+
+		"θ/(1−μ/L)² %.8g; θ/σ %.3g; classical θ/(σ_k−σ_{k+1}) %.3g; greedy σ_{k+1}/(cσ_k) %.8g; λ/bound %.8g (1 at k = 0)",
+		len(reps), w.InvariantLow, w.InvariantHigh, w.SigmaIdentity, w.Linear, w.ThetaSigma, w.Classical, w.Contraction, w.Bound)
 }
 
 // checkReport fails the test where a run broke a fact: the invariant beyond 1e-9, the σ
 // identity beyond 1e-8 relative, or any inequality (ratio > 1). BFGS and DFP keep σ_k above
 // IdentityFloor, so their identity must have been checked at every step.
-func checkReport(t *testing.T, tag string, m method, r Report) {
+func checkReport(t *testing.T, tag string, m Method, r Report) {
 	t.Helper()
 	if r.InvariantLow > 1e-9 || r.InvariantHigh > 1e-9 {
 		t.Errorf("%s: invariant broken: eigenvalues of A^{-1/2}GA^{-1/2} %.2g below 1 or %.2g above L/μ", tag, r.InvariantLow, r.InvariantHigh)
@@ -104,7 +83,7 @@ func checkReport(t *testing.T, tag string, m method, r Report) {
 	if r.SigmaIdentity > 1e-8 {
 		t.Errorf("%s: σ identity off by %.2g relative", tag, r.SigmaIdentity)
 	}
-	if m.update != SR1 && r.IdentitySteps != r.Steps-1 && r.IdentitySteps != r.Steps {
+	if m.Update != SR1 && r.IdentitySteps != r.Steps-1 && r.IdentitySteps != r.Steps {
 		t.Errorf("%s: σ identity checked on %d of %d steps", tag, r.IdentitySteps, r.Steps)
 	}
 	for _, c := range []struct {
@@ -121,8 +100,8 @@ func checkReport(t *testing.T, tag string, m method, r Report) {
 		}
 	}
 	wantNaN := map[string]bool{
-		"Classical": !(m.rule == Classical && m.update == BFGS), "Contraction": m.rule != Greedy,
-		"Bound": m.rule == Random || (m.rule == Classical && m.update != BFGS),
+		"Classical": !(m.Rule == Classical && m.Update == BFGS), "Contraction": m.Rule != Greedy,
+		"Bound": m.Rule == Random || (m.Rule == Classical && m.Update != BFGS),
 	}
 	for name, v := range map[string]float64{"Classical": r.Classical, "Contraction": r.Contraction, "Bound": r.Bound} {
 		if math.IsNaN(v) != wantNaN[name] {
