@@ -108,8 +108,8 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 	if c.Optimizer == "" {
 		c.Optimizer = "adam"
 	}
-	if c.LR == 0 {
-		c.LR = map[string]float64{"adam": 0.001, "sgd": 0.01, "lbfgs": lbfgs.DefaultLearningRate}[c.Optimizer]
+	if lr, known := map[string]float64{"adam": 0.001, "sgd": 0.01, "lbfgs": lbfgs.DefaultLearningRate}[c.Optimizer]; known && c.LR == 0 {
+		c.LR = lr
 	}
 	if c.Epochs == 0 {
 		c.Epochs = 1
@@ -134,7 +134,7 @@ func (c RunConfig) withDefaults() (RunConfig, error) {
 	if c.Optimizer != "adam" && c.Optimizer != "sgd" && c.Optimizer != "lbfgs" {
 		bad("unknown optimizer %q: want sgd, adam or lbfgs", c.Optimizer)
 	}
-	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+	if c.LR != 0 && !(c.LR > 0) || math.IsInf(c.LR, 0) {
 		bad("learning rate %g must be finite and > 0", c.LR)
 	}
 	if c.Epochs < 0 || c.Batch < 1 || c.Inner < 1 || c.FixedN < 0 || c.M < 1 || c.MaxSteps < 0 ||
@@ -280,20 +280,26 @@ func Train(b compute.Backend, data *MNIST, c RunConfig) (*RunResult, error) {
 	// Training time excludes evaluations and checkpoints: the clock pauses around them.
 	var clockMu sync.Mutex
 	trained := time.Duration(secondsOffset * float64(time.Second))
-	resumeAt := time.Now()
+	var runningSince time.Time // zero while paused
 	seconds := func() float64 {
 		clockMu.Lock()
 		defer clockMu.Unlock()
-		return (trained + time.Since(resumeAt)).Seconds()
+		if runningSince.IsZero() {
+			return trained.Seconds()
+		}
+		return (trained + time.Since(runningSince)).Seconds()
 	}
 	pause := func() {
 		clockMu.Lock()
-		trained += time.Since(resumeAt)
+		if !runningSince.IsZero() {
+			trained += time.Since(runningSince)
+			runningSince = time.Time{}
+		}
 		clockMu.Unlock()
 	}
 	resume := func() {
 		clockMu.Lock()
-		resumeAt = time.Now()
+		runningSince = time.Now()
 		clockMu.Unlock()
 	}
 	save := func() error {
@@ -306,6 +312,8 @@ func Train(b compute.Backend, data *MNIST, c RunConfig) (*RunResult, error) {
 		}
 		return writeRows(csvPath, res.Rows)
 	}
+
+	resume() // the clock starts now, after the evaluation at step 0
 
 	lastStep := make(chan int, 1)
 	done := make(chan struct{})
