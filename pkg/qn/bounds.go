@@ -30,8 +30,14 @@ func LogClassicalSigmaRate(sigma0 float64, k int) float64 {
 // contraction factor c = SigmaFactor of the update (Rodomanov & Nesterov 2021 Thm 3.2's
 // argument: θ_k ≤ σ_k ≤ c^k σ_0 and σ_0 ≤ nL/μ).
 func LogGreedyRate(c float64, n int, mu, L float64, k int) float64 {
+	return LogGreedySigmaRate(c, float64(n)*L/mu, k)
+}
+
+// LogGreedySigmaRate returns log of c^{k(k−1)/2}σ_0^k, the sharper greedy bound on λ_k/λ_0
+// with σ_0 = σ_A(G_0) ≤ nL/μ.
+func LogGreedySigmaRate(c, sigma0 float64, k int) float64 {
 	kf := float64(k)
-	lb := kf * math.Log(float64(n)*L/mu)
+	lb := kf * math.Log(sigma0)
 	if k >= 2 { // c may be 0 (n = 1): 0^0 = 1 for k ≤ 1
 		lb += kf * (kf - 1) / 2 * math.Log(c)
 	}

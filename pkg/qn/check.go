@@ -182,17 +182,28 @@ func Column(recs []Record, f func(Record) float64) []float64 {
 	return out
 }
 
-// BoundCurve returns the method's bound on λ_k/λ_0 for k = 0, …, K−1, NaN where it exceeds
-// clip (an explicit bound is above 1, so says nothing, for many steps) or none is reported.
-func BoundCurve(r Rule, u Update, n int, mu, L float64, K int, clip float64) []float64 {
+// Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that exceeds clip: a bound above 1
+// says nothing, and explicit bounds are far above 1 for many steps.
+func Curve(K int, logf func(k int) float64, clip float64) []float64 {
 	out := make([]float64, K)
 	for k := range out {
 		out[k] = math.NaN()
-		if lb, ok := LogBound(r, u, n, mu, L, k); ok && lb <= math.Log(clip) {
-			out[k] = math.Exp(lb)
+		if lf := logf(k); lf <= math.Log(clip) {
+			out[k] = math.Exp(lf)
 		}
 	}
 	return out
+}
+
+// BoundCurve is Curve of the method's bound on λ_k/λ_0 (LogBound); all NaN where none is
+// reported.
+func BoundCurve(r Rule, u Update, n int, mu, L float64, K int, clip float64) []float64 {
+	return Curve(K, func(k int) float64 {
+		if lb, ok := LogBound(r, u, n, mu, L, k); ok {
+			return lb
+		}
+		return math.NaN()
+	}, clip)
 }
 
 // FirstBelow returns the first k with ys[k] ≤ level, or −1.
