@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's convention for graph code
 	"github.com/gomlx/gomlx/ml/model"
@@ -78,7 +79,7 @@ func Patches3x3(x *Node, chAxis int, withOnes bool) *Node {
 //
 // It convolves each parity class of output positions (even/odd row × even/odd column) on its own,
 // so the four candidates of every pooling window come out of four matrix products already apart:
-// the pooling is three pairwise Where on quarter-size tensors, with none of the strided Slices of
+// the pooling is three pairwise maxima (firstMax) on quarter-size tensors, with none of the strided Slices of
 // the convolution's output, nor the Pads and Adds of their gradients. The patches of a parity
 // class are windows of the zero-bordered input's four parity planes (every other row and column):
 // 16 distinct windows of a quarter of the input each, plus the planes themselves, are 5 inputs'
@@ -155,9 +156,9 @@ func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 			}
 		}
 	}
-	top := whereMax(candidates[0][0], candidates[0][1]) // horizontal pairs first: row-major ties
-	bottom := whereMax(candidates[1][0], candidates[1][1])
-	return Reshape(whereMax(top, bottom), cout, b, h2, w2)
+	top := firstMax(candidates[0][0], candidates[0][1]) // horizontal pairs first: row-major ties
+	bottom := firstMax(candidates[1][0], candidates[1][1])
+	return Reshape(firstMax(top, bottom), cout, b, h2, w2)
 }
 
 // zeroEdge adds one slice of zeros along axis, before x if atStart, else after.
@@ -185,9 +186,9 @@ func zeroBorder(x *Node, hAxis int) *Node {
 }
 
 // MaxPool2 is a 2×2 max-pool with stride 2 on NHWC data: x [B, H, W, C] → [B, H/2, W/2, C] (H and
-// W even). It takes the maximum of horizontal pairs, then of vertical pairs, each with
-// Where(GreaterOrEqual(a, b), a, b): on ties the first element in row-major order wins and
-// receives the whole gradient, as in PyTorch. (ReduceMax over a reshape would spread the gradient
+// W even). It takes the maximum of horizontal pairs, then of vertical pairs, each with the
+// semantics of Where(GreaterOrEqual(a, b), a, b) (see firstMax): on ties the first element in
+// row-major order wins and receives the whole gradient, as in PyTorch. (ReduceMax over a reshape would spread the gradient
 // over ties, which MNIST's flat background has plenty of; the pure-Go backend has no gradient for
 // MaxPool.)
 func MaxPool2(x *Node) *Node {
@@ -215,17 +216,33 @@ func pairMax(x *Node, axis int) *Node {
 		s[axis] = AxisRange(start, n).Stride(2)
 		return s
 	}
-	return whereMax(Slice(x, specs(0)...), Slice(x, specs(1)...))
+	return firstMax(Slice(x, specs(0)...), Slice(x, specs(1)...))
 }
 
-// whereMax is max(a, b) with the whole gradient to a on ties: Where(a ≥ b, a, b).
-func whereMax(a, b *Node) *Node {
-	return Where(GreaterOrEqual(a, b), a, b)
+// firstMax is max(a, b) with the whole gradient to a on ties, the semantics of
+// Where(GreaterOrEqual(a, b), a, b), computed as m·a + (1−m)·b with the 0/1 mask m = [a ≥ b]
+// held constant: the same values for finite inputs, the same gradients (m·v and (1−m)·v), and
+// on the pure-Go backend 3–4× faster than Where, which takes a data-dependent branch per element
+// (on random data half of them mispredict).
+func firstMax(a, b *Node) *Node {
+	m := floatMask(GreaterOrEqual(a, b), a.DType())
+	return Add(Mul(m, a), Mul(OneMinus(m), b))
 }
 
-// ReLU is max(x, 0) with gradient 0 at x = 0 (as PyTorch), written as Where(x > 0, x, 0).
+// floatMask converts a boolean tensor to a constant (no gradient) 0/1 tensor of dtype. On the
+// pure-Go backend it goes through a Bitcast to uint8 (a copy) and a numeric conversion: its
+// ConvertDType from bool branches per element.
+func floatMask(cond *Node, dtype dtypes.DType) *Node {
+	if b := cond.Graph().Backend(); b != nil && b.String() == gobackend.BackendName {
+		cond = Bitcast(cond, dtypes.Uint8)
+	}
+	return StopGradient(ConvertDType(cond, dtype))
+}
+
+// ReLU is max(x, 0) with gradient 0 at x = 0 (as PyTorch), computed as x·[x > 0] with the mask
+// held constant (see firstMax for why not Where).
 func ReLU(x *Node) *Node {
-	return Where(GreaterThan(x, ScalarZero(x.Graph(), x.DType())), x, ScalarZero(x.Graph(), x.DType()))
+	return Mul(x, floatMask(GreaterThan(x, ScalarZero(x.Graph(), x.DType())), x.DType()))
 }
 
 // torchUniform returns PyTorch's default initializer for the weight and bias of nn.Linear and
