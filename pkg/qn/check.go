@@ -25,7 +25,7 @@ type Report struct {
 	IdentitySteps int
 	Linear        float64 // θ_k / (1 − μ/L)²
 	ThetaSigma    float64 // θ_k / σ_k
-	Classical     float64 // θ_k / (σ_k − σ_{k+1}), classical BFGS
+	Classical     float64 // θ_k / (σ_k − σ_{k+1}), classical rule (a fact for BFGS only)
 	Contraction   float64 // σ_{k+1} / (c·σ_k), greedy, c = SigmaFactor
 	Bound         float64 // λ_k / (λ_0·bound_k), where LogBound gives one
 	SigmaBound    float64 // λ_k / (λ_0·(σ_0/k)^k), classical BFGS
@@ -46,7 +46,10 @@ func Check(q *Quadratic, s Settings, recs []Record) Report {
 	rep := Report{Classical: nan, Contraction: nan, Bound: nan, SigmaBound: nan}
 	classical := s.Rule == Classical && s.Update == BFGS
 	if classical {
-		rep.Classical, rep.SigmaBound = 0, 0
+		rep.SigmaBound = 0
+	}
+	if s.Rule == Classical {
+		rep.Classical = 0
 	}
 	if s.Rule == Greedy {
 		rep.Contraction = 0
@@ -90,7 +93,7 @@ func Check(q *Quadratic, s Settings, recs []Record) Report {
 		}
 		rep.Linear = math.Max(rep.Linear, r.Theta/lin)
 		rep.ThetaSigma = math.Max(rep.ThetaSigma, r.Theta/r.Sigma)
-		if classical {
+		if s.Rule == Classical {
 			rep.Classical = math.Max(rep.Classical, r.Theta/(r.Sigma-next.Sigma))
 		}
 	}
@@ -228,8 +231,8 @@ func FirstKBelow(logBound func(k int) float64, level float64, kmax int) int {
 	return -1
 }
 
-// Quantile returns, for each k, the p-quantile (0 ≤ p ≤ 1, linear interpolation) of
-// runs[i][k] over the runs that have a k-th value.
+// Quantile returns, for each k, the p-quantile (SampleQuantile) of runs[i][k] over the runs
+// that have a k-th value.
 func Quantile(runs [][]float64, p float64) []float64 {
 	var out []float64
 	for k := 0; ; k++ {
@@ -242,13 +245,21 @@ func Quantile(runs [][]float64, p float64) []float64 {
 		if len(v) == 0 {
 			return out
 		}
-		sort.Float64s(v)
-		x := p * float64(len(v)-1)
-		i := int(x)
-		if i+1 < len(v) {
-			out = append(out, v[i]+(x-float64(i))*(v[i+1]-v[i]))
-		} else {
-			out = append(out, v[i])
-		}
+		out = append(out, SampleQuantile(v, p))
 	}
+}
+
+// SampleQuantile returns the p-quantile (0 ≤ p ≤ 1, linear interpolation between order
+// statistics) of xs, which it sorts; NaN if xs is empty.
+func SampleQuantile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	sort.Float64s(xs)
+	x := p * float64(len(xs)-1)
+	i := int(x)
+	if i+1 < len(xs) {
+		return xs[i] + (x-float64(i))*(xs[i+1]-xs[i])
+	}
+	return xs[i]
 }

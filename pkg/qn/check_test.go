@@ -90,6 +90,9 @@ func TestCurveHelpers(t *testing.T) {
 	if lo, hi := Quantile(runs, 0), Quantile(runs, 1); lo[0] != 1 || hi[1] != 30 {
 		t.Errorf("extremes %v %v", lo, hi)
 	}
+	if q := SampleQuantile([]float64{9, 1, 5, 3}, 0.25); q != 2.5 || !math.IsNaN(SampleQuantile(nil, 0.5)) {
+		t.Errorf("SampleQuantile = %g, want 2.5", q)
+	}
 	const n, mu, L = 5, 1.0, 10.0
 	curve := BoundCurve(Greedy, BFGS, n, mu, L, 60, 1)
 	greedy := func(k int) float64 { lb, _ := LogBound(Greedy, BFGS, n, mu, L, k); return lb }

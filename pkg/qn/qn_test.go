@@ -64,6 +64,12 @@ func TestNewQuadraticErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s0 := q.Sigma0(); math.Abs(s0-(4.0/2+4.0/4-2)) > 1e-15 {
+		t.Errorf("σ_0 = %g, want L/2 + L/4 − 2 = 1", s0)
+	}
+	if g0, _ := NewApprox(q, BFGS); math.Abs(q.Sigma(g0.G())-q.Sigma0()) > 1e-14 {
+		t.Errorf("σ_A(G_0) = %g, Sigma0 = %g", q.Sigma(g0.G()), q.Sigma0())
+	}
 	if math.Abs(q.Mu()-2) > 1e-15 || math.Abs(q.L()-4) > 1e-15 {
 		t.Errorf("μ, L = %g, %g, want A's eigenvalues 2, 4", q.Mu(), q.L())
 	}

@@ -265,6 +265,15 @@ func (q *Quadratic) A() *mat.SymDense {
 // B returns a copy of b.
 func (q *Quadratic) B() *mat.VecDense { return mat.VecDenseCopyOf(q.b) }
 
+// Sigma0 returns σ_0 = σ_A(L·I) = L·tr(A⁻¹) − n, σ of the starting G_0 = L·I (≤ nL/μ).
+func (q *Quadratic) Sigma0() float64 {
+	s := 0.0
+	for _, a := range q.eigval {
+		s += q.l/a - 1
+	}
+	return s
+}
+
 // Eigenvalues returns A's eigenvalues in ascending order.
 func (q *Quadratic) Eigenvalues() []float64 { return append([]float64(nil), q.eigval...) }
 
