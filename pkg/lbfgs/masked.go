@@ -39,14 +39,16 @@ func ParseGammaRule(s string) (GammaRule, error) {
 	return 0, fmt.Errorf("lbfgs: unknown γ rule %q: want newest or paper", s)
 }
 
-// MaskedDirection is TwoLoop over a fixed-capacity history held in tensors, as the training
-// optimizer stores it: for each parameter j, S[j] and Y[j] have shape [m, shape of g[j]…] with
-// the newest pair at index m−1 and the last count slots valid; rho has shape [m] with ρ_i for the
-// valid slots and 0 for the empty ones, whose S and Y rows are 0 (so they drop out exactly, see
+// MaskedDirection is TwoLoop over a fixed-capacity history, as the training optimizer keeps it:
+// s[i] and y[i] (i = 0…m−1) are the slots, each a list of tensors shaped like g, oldest first,
+// with the newest pair in slot m−1 and the last count slots valid; rho has shape [m] with ρ_i
+// for the valid slots and 0 for the empty ones, whose s and y are 0 (so they drop out exactly, see
 // twoLoopWith). count is a scalar of g's dtype. With count = 0, d = −g and γ = 1.
-func MaskedDirection(g, S, Y []*Node, rho, count *Node, rule GammaRule) (d []*Node, gamma *Node) {
+func MaskedDirection(g []*Node, s, y [][]*Node, rho, count *Node, rule GammaRule) (d []*Node, gamma *Node) {
 	m := rho.Shape().Dimensions[0]
-	s, y := slots(S, m), slots(Y, m)
+	if len(s) != m || len(y) != m {
+		panic(fmt.Errorf("lbfgs: MaskedDirection: %d s slots and %d y slots for ρ of size %d", len(s), len(y), m))
+	}
 	rhos := make([]*Node, m)
 	for i := range m {
 		rhos[i] = Squeeze(Slice(rho, AxisElem(i)), 0)
@@ -70,16 +72,4 @@ func MaskedDirection(g, S, Y []*Node, rho, count *Node, rule GammaRule) (d []*No
 	gamma = Where(GreaterThan(count, ZerosLike(count)), Div(sy, Where(GreaterThan(yy, ZerosLike(yy)), yy, one)), one)
 	t := twoLoopWith(g, s, y, rhos, gamma)
 	return t.d, gamma
-}
-
-// slots splits the stacked history [m, …] of every parameter into m lists of per-parameter rows.
-func slots(H []*Node, m int) [][]*Node {
-	out := make([][]*Node, m)
-	for i := range m {
-		out[i] = make([]*Node, len(H))
-		for j, h := range H {
-			out[i][j] = Squeeze(Slice(h, AxisElem(i)), 0)
-		}
-	}
-	return out
 }

@@ -11,6 +11,18 @@ import (
 	"qnlab/pkg/backend"
 )
 
+// slotsOf splits stacked histories [m, …] (one per parameter) into m slots of per-parameter rows.
+func slotsOf(H ...*Node) [][]*Node {
+	m := H[0].Shape().Dimensions[0]
+	out := make([][]*Node, m)
+	for i := range m {
+		for _, h := range H {
+			out[i] = append(out[i], Squeeze(Slice(h, AxisElem(i)), 0))
+		}
+	}
+	return out
+}
+
 // padded returns the history as the optimizer stores it for one flat parameter: S, Y of shape
 // [m, d] with the newest pair last and zero rows in front, ρ of shape [m].
 func padded(h *History, m int) (S, Y []float64, rho []float64) {
@@ -31,7 +43,7 @@ func TestMaskedDirectionEqualsKernel(t *testing.T) {
 	const m, d, d1 = 6, 40, 15 // parameter 0 holds coordinates [0, d1), parameter 1 the rest
 	exec := MustNewExec(backend.MustDefault(), func(in []*Node) []*Node {
 		g0, g1, S0, S1, Y0, Y1, rho, count := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
-		dir, gamma := MaskedDirection([]*Node{g0, g1}, []*Node{S0, S1}, []*Node{Y0, Y1}, rho, count, GammaNewest)
+		dir, gamma := MaskedDirection([]*Node{g0, g1}, slotsOf(S0, S1), slotsOf(Y0, Y1), rho, count, GammaNewest)
 		return []*Node{dir[0], dir[1], gamma}
 	})
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -83,7 +95,7 @@ func TestMaskedDirectionEqualsKernel(t *testing.T) {
 func TestMaskedDirectionPaperGamma(t *testing.T) {
 	const m, d = 4, 10
 	exec := MustNewExec(backend.MustDefault(), func(g, S, Y, rho, count *Node) *Node {
-		_, gamma := MaskedDirection([]*Node{g}, []*Node{S}, []*Node{Y}, rho, count, GammaPaper)
+		_, gamma := MaskedDirection([]*Node{g}, slotsOf(S), slotsOf(Y), rho, count, GammaPaper)
 		return gamma
 	})
 	full, _ := RandomHistory(m, d, 31)

@@ -43,6 +43,7 @@ const (
 // in non-trainable variables, so a checkpoint carries them and a resumed run continues exactly.
 type OptimizerConfig struct {
 	m           int
+	twoLoop     bool
 	lr          float64
 	gamma       GammaRule
 	eps         float64
@@ -98,6 +99,14 @@ func (c *OptimizerConfig) Curvature(eps float64, relative bool) *OptimizerConfig
 	return c
 }
 
+// TwoLoop makes the optimizer compute directions by the two-loop recursion (MaskedDirection)
+// instead of the compact form (CompactDirection, the default, faster here): the two are equal up
+// to rounding (tested), so this is for comparison and teaching.
+func (c *OptimizerConfig) TwoLoop(on bool) *OptimizerConfig {
+	c.twoLoop = on
+	return c
+}
+
 // Scope sets the scope of the optimizer's variables (default OptimizerScope).
 func (c *OptimizerConfig) Scope(name string) *OptimizerConfig {
 	if name == "" {
@@ -120,20 +129,27 @@ type lbfgsOptimizer struct {
 	cfg OptimizerConfig
 }
 
-// perVariable holds the optimizer's state for one trainable variable.
+// perVariable holds the optimizer's state for one trainable variable: the history slots (one
+// variable per slot, oldest first, so that shifting the history renames buffers instead of
+// copying them), the previous gradient and the previous step.
 type perVariable struct {
-	S, Y, prevGrad, prevStep *model.Variable
+	s, y               []*model.Variable
+	prevGrad, prevStep *model.Variable
 }
 
 func (o *lbfgsOptimizer) stateOf(scope *model.Scope, v *model.Variable, dtype dtypes.DType) perVariable {
 	sc := scope.Store().Scope(path.Join("/", o.cfg.scopeName, v.Scope())).WithInitializer(initializer.Zero)
 	shape := v.Shape().Clone()
 	shape.DType = dtype
-	hist := shapes.Make(dtype, append([]int{o.cfg.m}, shape.Dimensions...)...)
-	mk := func(suffix string, sh shapes.Shape) *model.Variable {
-		return sc.VariableWithShape(v.Name()+suffix, sh).SetTrainable(false)
+	mk := func(name string) *model.Variable {
+		return sc.VariableWithShape(name, shape).SetTrainable(false)
 	}
-	return perVariable{S: mk("_s_hist", hist), Y: mk("_y_hist", hist), prevGrad: mk("_prev_grad", shape), prevStep: mk("_prev_step", shape)}
+	st := perVariable{prevGrad: mk(v.Name() + "_prev_grad"), prevStep: mk(v.Name() + "_prev_step")}
+	for i := range o.cfg.m {
+		st.s = append(st.s, mk(fmt.Sprintf("%s_s%d", v.Name(), i)))
+		st.y = append(st.y, mk(fmt.Sprintf("%s_y%d", v.Name(), i)))
+	}
+	return st
 }
 
 // UpdateGraph implements optimizer.Interface.
@@ -141,11 +157,16 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	if !loss.Shape().IsScalar() {
 		panic(fmt.Errorf("lbfgs: the optimizer needs a scalar loss, got shape %s", loss.Shape()))
 	}
-	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
+	o.UpdateGraphWithGradients(scope, scope.BuildTrainableVariablesGradientsGraph(loss), loss.DType())
+}
+
+// UpdateGraphWithGradients is UpdateGraph with the gradients of the trainable variables given
+// (in the order of scope.IterVariables), as GoMLX's gradient-accumulating trainer calls it.
+func (o *lbfgsOptimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*Node, dtype dtypes.DType) {
 	if len(grads) == 0 {
 		panic(errors.New("lbfgs: no trainable variables"))
 	}
-	dtype := loss.DType()
+	g := grads[0].Graph()
 	m := o.cfg.m
 	lrValue := o.cfg.lr
 	if lrValue <= 0 {
@@ -181,24 +202,30 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 		return top.VariableWithShape(name, shapes.Make(dtype)).SetTrainable(false)
 	}
 	rhoVar := top.VariableWithShape("rho", shapes.Make(dtype, m)).SetTrainable(false)
+	syVar := top.VariableWithShape("SY", shapes.Make(dtype, m, m)).SetTrainable(false)
+	yyVar := top.VariableWithShape("YY", shapes.Make(dtype, m, m)).SetTrainable(false)
 	countVar, hasPrevVar := scalar(VarCount), scalar("has_prev")
 	skippedVar, nonFiniteVar := scalar(VarSkipped), scalar(VarNonFinite)
 
 	state := make([]perVariable, len(vars))
 	gs := make([]*Node, len(vars))
-	s, y, S, Y := make([]*Node, len(vars)), make([]*Node, len(vars)), make([]*Node, len(vars)), make([]*Node, len(vars))
+	sNew, yNew := make([]*Node, len(vars)), make([]*Node, len(vars))
+	S, Y := make([][]*Node, m), make([][]*Node, m) // S[i][j]: slot i of variable j
 	for j, v := range vars {
 		state[j] = o.stateOf(scope, v, dtype)
 		gs[j] = ConvertDType(grads[j], dtype)
-		s[j] = state[j].prevStep.NodeValue(g)
-		y[j] = Sub(gs[j], state[j].prevGrad.NodeValue(g))
-		S[j], Y[j] = state[j].S.NodeValue(g), state[j].Y.NodeValue(g)
+		sNew[j] = state[j].prevStep.NodeValue(g)
+		yNew[j] = Sub(gs[j], state[j].prevGrad.NodeValue(g))
+		for i := range m {
+			S[i] = append(S[i], state[j].s[i].NodeValue(g))
+			Y[i] = append(Y[i], state[j].y[i].NodeValue(g))
+		}
 	}
 	rho, count, hasPrev := rhoVar.NodeValue(g), countVar.NodeValue(g), hasPrevVar.NodeValue(g)
 	zero, one := ScalarZero(g, dtype), ScalarOne(g, dtype)
 
 	// 1. The pair from the previous step: accept if finite and yᵀs passes the curvature test.
-	ys, ss, yy := dotList(y, s), dotList(s, s), dotList(y, y)
+	ys, ss, yy := dotList(yNew, sNew), dotList(sNew, sNew), dotList(yNew, yNew)
 	threshold := Const(g, shapes.CastAsDType(o.cfg.eps, dtype))
 	if o.cfg.relativeEps {
 		threshold = Mul(threshold, Sqrt(Mul(ss, yy)))
@@ -206,16 +233,37 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	finitePair := LogicalAnd(LogicalAnd(IsFinite(ys), IsFinite(ss)), IsFinite(yy))
 	isPair := GreaterThan(hasPrev, zero)
 	accept := LogicalAnd(LogicalAnd(isPair, finitePair), GreaterThan(ys, threshold))
-	for j := range vars {
-		S[j] = Where(accept, shiftIn(S[j], s[j]), S[j])
-		Y[j] = Where(accept, shiftIn(Y[j], y[j]), Y[j])
+	// Shift the slots by one and put the new pair last. Where with a scalar condition passes
+	// whole buffers through, so this moves no data.
+	shift := func(slots [][]*Node, newest []*Node) [][]*Node {
+		out := make([][]*Node, m)
+		for i := range m {
+			next := newest
+			if i+1 < m {
+				next = slots[i+1]
+			}
+			out[i] = make([]*Node, len(vars))
+			for j := range vars {
+				out[i][j] = Where(accept, next[j], slots[i][j])
+			}
+		}
+		return out
 	}
+	S, Y = shift(S, sNew), shift(Y, yNew)
 	rho = Where(accept, shiftIn(rho, Reciprocal(Where(accept, ys, one))), rho)
 	count = Where(accept, Min(AddScalar(count, 1), ConstAs(count, m)), count)
 	skipped := Where(LogicalAnd(isPair, LogicalNot(accept)), AddScalar(skippedVar.NodeValue(g), 1), skippedVar.NodeValue(g))
 
 	// 2. The direction over the updated history.
-	d, _ := MaskedDirection(gs, S, Y, rho, count, o.cfg.gamma)
+	var d []*Node
+	if o.cfg.twoLoop {
+		d, _ = MaskedDirection(gs, S, Y, rho, count, o.cfg.gamma)
+	} else {
+		var SY, YY *Node
+		d, _, SY, YY = CompactDirection(gs, S, Y, syVar.NodeValue(g), yyVar.NodeValue(g), count, accept, o.cfg.gamma)
+		syVar.SetNodeValue(SY)
+		yyVar.SetNodeValue(YY)
+	}
 
 	// 3. The step, unless it is not finite: then keep x and count the step.
 	finiteStep := IsFinite(dotList(d, d))
@@ -225,8 +273,10 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 		v.SetNodeValue(Where(finiteStep, Add(x, ConvertDType(step, x.DType())), x))
 		state[j].prevStep.SetNodeValue(Where(finiteStep, step, ZerosLike(step)))
 		state[j].prevGrad.SetNodeValue(gs[j])
-		state[j].S.SetNodeValue(S[j])
-		state[j].Y.SetNodeValue(Y[j])
+		for i := range m {
+			state[j].s[i].SetNodeValue(S[i][j])
+			state[j].y[i].SetNodeValue(Y[i][j])
+		}
 	}
 	rhoVar.SetNodeValue(rho)
 	countVar.SetNodeValue(count)
@@ -236,7 +286,7 @@ func (o *lbfgsOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
 	nonFiniteVar.SetNodeValue(Where(finiteStep, nonFiniteVar.NodeValue(g), AddScalar(nonFiniteVar.NodeValue(g), 1)))
 }
 
-// shiftIn drops the oldest row of the stacked history h [m, …] and appends row as the newest.
+// shiftIn drops the oldest entry of h [m] and appends x as the newest (for the small ρ vector).
 func shiftIn(h, row *Node) *Node {
 	m := h.Shape().Dimensions[0]
 	if m == 1 {

@@ -1,6 +1,7 @@
 package lbfgs
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -52,12 +53,10 @@ func storedHistory(t *testing.T, store *model.Store, m int) *History {
 		return tensors.MustCopyFlatData[float64](store.Scope(scope).GetVariable(name).MustValue())
 	}
 	count := int(read("/"+OptimizerScope, VarCount)[0])
-	Sa, Sb := read("/lbfgs/one", "a_s_hist"), read("/lbfgs/two", "b_s_hist")
-	Ya, Yb := read("/lbfgs/one", "a_y_hist"), read("/lbfgs/two", "b_y_hist")
 	h := &History{M: m, Eps: 1e-300}
 	for i := m - count; i < m; i++ {
-		s := append(append([]float64{}, Sa[3*i:3*i+3]...), Sb[4*i:4*i+4]...)
-		y := append(append([]float64{}, Ya[3*i:3*i+3]...), Yb[4*i:4*i+4]...)
+		s := append(read("/lbfgs/one", fmt.Sprintf("a_s%d", i)), read("/lbfgs/two", fmt.Sprintf("b_s%d", i))...)
+		y := append(read("/lbfgs/one", fmt.Sprintf("a_y%d", i)), read("/lbfgs/two", fmt.Sprintf("b_y%d", i))...)
 		if err := h.Push(s, y); err != nil {
 			t.Fatalf("stored pair %d: %v", i, err)
 		}
@@ -69,8 +68,14 @@ func storedHistory(t *testing.T, store *model.Store, m int) *History {
 // kernel's direction over the pairs the optimizer stored, and the stored pairs are
 // (x_t − x_{t−1}, ∇f(x_t) − ∇f(x_{t−1})).
 func TestOptimizerDirectionEqualsKernel(t *testing.T) {
+	for _, twoLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("twoLoop=%v", twoLoop), func(t *testing.T) { testOptimizerDirection(t, twoLoop) })
+	}
+}
+
+func testOptimizerDirection(t *testing.T, twoLoop bool) {
 	const m, lr = 3, 0.05
-	opt, err := Optimizer().M(m).LearningRate(lr).Done()
+	opt, err := Optimizer().M(m).LearningRate(lr).TwoLoop(twoLoop).Done()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,11 +75,13 @@ func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) trace {
 	return t
 }
 
-// dotList is Σ_j ⟨a_j, b_j⟩ over a list of tensors: one scalar.
+// dotList is Σ_j ⟨a_j, b_j⟩ over a list of tensors: one scalar. Each term is a DotGeneral over
+// the flattened tensors (the pure-Go backend's dot kernel is ~8× faster than ReduceAllSum∘Mul).
 func dotList(a, b []*Node) *Node {
 	var sum *Node
 	for j := range a {
-		p := ReduceAllSum(Mul(a[j], b[j]))
+		n := a[j].Shape().Size()
+		p := DotGeneral(Reshape(a[j], n), []int{0}, nil, Reshape(b[j], n), []int{0}, nil)
 		if sum == nil {
 			sum = p
 		} else {
