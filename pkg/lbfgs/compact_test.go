@@ -39,14 +39,6 @@ func TestCompactEqualsTwoLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		g := RandomVector(d, 42)
-		split := func(v []float64) (*tensors.Tensor, *tensors.Tensor) {
-			a, b := make([]float64, 0, m*d1), make([]float64, 0, m*(d-d1))
-			for i := range m {
-				a = append(a, v[i*d:i*d+d1]...)
-				b = append(b, v[i*d+d1:(i+1)*d]...)
-			}
-			return tensors.FromFlatDataAndDimensions(a, m, d1), tensors.FromFlatDataAndDimensions(b, m, d-d1)
-		}
 		hist := func(k int) *History {
 			h := &History{M: m}
 			for _, p := range full.Pairs()[:k] {
@@ -76,8 +68,8 @@ func TestCompactEqualsTwoLoop(t *testing.T) {
 					Sb, Yb = make([]float64, m*d), make([]float64, m*d)
 				}
 				SY, YY := gram(Sb, Yb, m, d)
-				S0, S1 := split(S)
-				Y0, Y1 := split(Y)
+				S0, S1 := splitColumns(S, m, d, d1)
+				Y0, Y1 := splitColumns(Y, m, d, d1)
 				acc := 0.0
 				if accept {
 					acc = 1

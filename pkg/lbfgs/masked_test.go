@@ -23,6 +23,16 @@ func slotsOf(H ...*Node) [][]*Node {
 	return out
 }
 
+// splitColumns splits a padded history [m, d] into two parameters: columns [0, d1) and [d1, d).
+func splitColumns(v []float64, m, d, d1 int) (*tensors.Tensor, *tensors.Tensor) {
+	a, b := make([]float64, 0, m*d1), make([]float64, 0, m*(d-d1))
+	for i := range m {
+		a = append(a, v[i*d:i*d+d1]...)
+		b = append(b, v[i*d+d1:(i+1)*d]...)
+	}
+	return tensors.FromFlatDataAndDimensions(a, m, d1), tensors.FromFlatDataAndDimensions(b, m, d-d1)
+}
+
 // padded returns the history as the optimizer stores it for one flat parameter: S, Y of shape
 // [m, d] with the newest pair last and zero rows in front, ρ of shape [m].
 func padded(h *History, m int) (S, Y []float64, rho []float64) {
@@ -66,16 +76,10 @@ func TestMaskedDirectionEqualsKernel(t *testing.T) {
 		if count == 0 {
 			S, Y = make([]float64, m*d), make([]float64, m*d)
 		}
-		split := func(v []float64) (*tensors.Tensor, *tensors.Tensor) {
-			a, b := make([]float64, 0, m*d1), make([]float64, 0, m*(d-d1))
-			for i := range m {
-				a = append(a, v[i*d:i*d+d1]...)
-				b = append(b, v[i*d+d1:(i+1)*d]...)
-			}
 			return tensors.FromFlatDataAndDimensions(a, m, d1), tensors.FromFlatDataAndDimensions(b, m, d-d1)
 		}
-		S0, S1 := split(S)
-		Y0, Y1 := split(Y)
+		S0, S1 := splitColumns(S, m, d, d1)
+		Y0, Y1 := splitColumns(Y, m, d, d1)
 		out := exec.MustExec(g[:d1], g[d1:], S0, S1, Y0, Y1, rho, float64(count))
 		got := append(tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])...)
 		want, gamma, err := testKernel(t, dtypes.Float64).Direction(h, g)
