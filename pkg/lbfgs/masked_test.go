@@ -76,8 +76,6 @@ func TestMaskedDirectionEqualsKernel(t *testing.T) {
 		if count == 0 {
 			S, Y = make([]float64, m*d), make([]float64, m*d)
 		}
-			return tensors.FromFlatDataAndDimensions(a, m, d1), tensors.FromFlatDataAndDimensions(b, m, d-d1)
-		}
 		S0, S1 := splitColumns(S, m, d, d1)
 		Y0, Y1 := splitColumns(Y, m, d, d1)
 		out := exec.MustExec(g[:d1], g[d1:], S0, S1, Y0, Y1, rho, float64(count))
