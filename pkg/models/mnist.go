@@ -1,9 +1,3 @@
-// Package models holds the MNIST data, the models trained on it (SimpleCNN, MLP) as GoMLX graphs,
-// their loss and evaluation.
-//
-// The CNN is built from graph ops that the pure-Go backend runs fast and differentiates twice:
-// a 3×3 "same" convolution as im2col (zero border by concatenation, nine shifted slices, one
-// matrix multiplication) and a 2×2 max-pool as pairwise Where. See conv.go and DESIGN.md.
 package models
 
 import (

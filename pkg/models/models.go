@@ -18,17 +18,16 @@ type ModelFn = func(scope *model.Scope, images *Node) *Node
 // → logits [B, 10], in images' dtype. Scopes: conv1, conv2 (weights [out, 3, 3, in], biases
 // [out]), fc1, fc2 (weights [out, in], biases [out]).
 //
-// The graph is laid out for the pure-Go backend, whose matrix multiplication is fast only when
-// each operand is [rows, contracted] or [contracted, cols] and whose Transpose and Slice copy
-// element by element (see DESIGN.md, "models"):
-//   - each convolution is one matrix product of the kernel [out, 9·in+1] (bias folded in as a
-//     last column, against a channel of ones) with the patches, kernel on the left, so the
-//     product comes out channels-first [out, B·H·W] and the kernel's gradient needs no transpose;
-//   - conv1's patches are built channels-first ([9+1, B·28·28], concatenation on the outer axis);
-//     conv2's NHWC ([B·14·14, 9·16+1]), from one small transpose of the pooled activations, so
-//     that the gradient with respect to the patches is a plain product too;
+// The graph is laid out for the pure-Go backend (see the package documentation):
+//   - each convolution and its pooling is a ConvPool: four kernel-first products, one per parity
+//     class of output positions, so the pooling needs no strided slices and the kernel's
+//     gradient no transpose; the bias is a last kernel column against a channel of ones;
+//   - conv1's patches are channels-first (concatenations of whole blocks; the images need no
+//     gradient), conv2's NHWC, from one small transpose of the pooled activations, so that the
+//     gradient with respect to its patches is a plain product too;
 //   - ReLU after max-pooling (max commutes with the monotone ReLU: same values and gradients,
-//     4× fewer elements).
+//     4× fewer elements);
+//   - dense weights are [out, in], which spares a transpose of fc1's gradient.
 func SimpleCNN(scope *model.Scope, images *Node) *Node {
 	x := checkImages("SimpleCNN", images)
 	g, dtype := x.Graph(), x.DType()
