@@ -18,7 +18,7 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest nbcheck-selfcheck notebooks-quick bench soak clean
+.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
@@ -34,13 +34,17 @@ setup:
 html: setup
 	$(CURDIR)/scripts/render --out $(CURDIR)/site
 
-test: setup vet gotest nbcheck-selfcheck notebooks-quick
+test: setup vet gotest xla-build nbcheck-selfcheck notebooks-quick
 
 vet: setup
 	$(ENV) go vet $(PKGS)
 
 gotest: setup
 	$(ENV) go test $(PKGS)
+
+# The XLA backend (cgo, for GPUs) compiles only under -tags xla: keep that build compiling.
+xla-build: setup
+	$(ENV) CGO_ENABLED=1 go build -tags xla -o /dev/null ./cmd/qnlab
 
 # The checker must be able to fail: run it on a notebook with failing cells, expect exit 1.
 nbcheck-selfcheck: setup
