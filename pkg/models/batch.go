@@ -34,7 +34,8 @@ type Batcher struct {
 	// DropLast, if true, skips the last batch of an epoch when it is smaller than BatchSize.
 	DropLast bool
 
-	// Repeat, if true, makes Iter cycle through epochs without end.
+	// Repeat, if true, makes Iter cycle through epochs without end: for train.Loop.RunSteps;
+	// train.Loop.RunEpochs would never return.
 	Repeat bool
 
 	// DType of the images: Float32 or Float64. If invalid (the zero value), it defaults to Float32.
@@ -46,18 +47,19 @@ type Batcher struct {
 	nextEpoch int
 }
 
-// NewBatcher returns a shuffling Batcher over split with the given batch size and seed.
-func NewBatcher(split *Set, batchSize int, seed uint64) *Batcher {
-	return &Batcher{Set: split, BatchSize: batchSize, Seed: seed}
+// NewBatcher returns a shuffling Batcher over set with the given batch size and seed.
+func NewBatcher(set *Set, batchSize int, seed uint64) *Batcher {
+	return &Batcher{Set: set, BatchSize: batchSize, Seed: seed}
 }
 
-// FixedSample returns a Batcher that yields the first n examples of split (all of them if n ≤ 0
-// or n > split.N) as one full batch, in order, again and again (Repeat is set).
-func FixedSample(split *Set, n int) *Batcher {
-	if n <= 0 || n > split.N {
-		n = split.N
+// FixedSample returns a Batcher that yields the first n examples of set (all of them if n ≤ 0
+// or n > set.N) as one full batch, in order, again and again (Repeat is set: run it with
+// train.Loop.RunSteps; unset Repeat to make each Iter one batch, an epoch, for RunEpochs).
+func FixedSample(set *Set, n int) *Batcher {
+	if n <= 0 || n > set.N {
+		n = set.N
 	}
-	return &Batcher{Set: split.Head(n), BatchSize: n, Sequential: true, Repeat: true, DatasetName: fmt.Sprintf("mnist-first-%d", n)}
+	return &Batcher{Set: set.Head(n), BatchSize: n, Sequential: true, Repeat: true, DatasetName: fmt.Sprintf("mnist-first-%d", n)}
 }
 
 func (b *Batcher) batchSize() int {
