@@ -185,13 +185,13 @@ func Column(recs []Record, f func(Record) float64) []float64 {
 	return out
 }
 
-// Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that exceeds clip: a bound above 1
-// says nothing, and explicit bounds are far above 1 for many steps.
+// Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that is not below clip: a bound
+// of 1 or more says nothing, and explicit bounds are far above 1 for many steps.
 func Curve(K int, logf func(k int) float64, clip float64) []float64 {
 	out := make([]float64, K)
 	for k := range out {
 		out[k] = math.NaN()
-		if lf := logf(k); lf <= math.Log(clip) {
+		if lf := logf(k); lf < math.Log(clip) {
 			out[k] = math.Exp(lf)
 		}
 	}

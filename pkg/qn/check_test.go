@@ -99,7 +99,7 @@ func TestCurveHelpers(t *testing.T) {
 	k := FirstKBelow(greedy, 1e-10, 1000)
 	for j, v := range curve {
 		lb, _ := LogBound(Greedy, BFGS, n, mu, L, j)
-		if (lb > 0) != math.IsNaN(v) || (!math.IsNaN(v) && math.Abs(v-math.Exp(lb)) > 1e-15) {
+		if (lb >= 0) != math.IsNaN(v) || (!math.IsNaN(v) && math.Abs(v-math.Exp(lb)) > 1e-15) {
 			t.Errorf("BoundCurve[%d] = %g, bound %g", j, v, math.Exp(lb))
 		}
 	}
