@@ -32,44 +32,25 @@ func Conv3x3(x, kernel *Node) *Node {
 		panic(fmt.Sprintf("models.Conv3x3: kernel must be [3, 3, %d, Cout], got %s", cin, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[3]
-	patches := Reshape(Patches3x3(x, 3, false), b*h*w, 9*cin)
+	patches := Reshape(patches3x3(x), b*h*w, 9*cin)
 	out := MatMul(patches, Reshape(kernel, 9*cin, cout)) // [B·H·W, Cout]
 	return Reshape(out, b, h, w, cout)
 }
 
-// Patches3x3 returns the 3×3 "same" patches (im2col) of a rank-4 x whose channel axis chAxis is
-// either 0 ([C, B, H, W]) or 3 ([B, H, W, C]), the spatial axes being the middle two of the others:
-// the 9 windows x[…, i+dy−1, j+dx−1, …] (zero outside) concatenated along chAxis in (dy, dx, c)
-// order, plus, if withOnes, one channel of ones last (which turns a bias into a kernel row).
-// The result has x's layout with 9·C (+1) channels.
-func Patches3x3(x *Node, chAxis int, withOnes bool) *Node {
-	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
-		panic(fmt.Sprintf("models.Patches3x3: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
-	}
-	hAxis := 1 // [B, H, W, C]
-	if chAxis == 0 {
-		hAxis = 2 // [C, B, H, W]
-	}
-	h, w := x.Shape().Dimensions[hAxis], x.Shape().Dimensions[hAxis+1]
-	padded := zeroBorder(x, hAxis)
-	windows := make([]*Node, 0, 10)
-	spec := make([]SliceAxisSpec, 4)
+// patches3x3 returns the 3×3 "same" patches (im2col) of x [B, H, W, C]: the 9 windows
+// x[b, i+dy−1, j+dx−1, c] (zero outside) concatenated on the channel axis in (dy, dx, c) order,
+// [B, H, W, 9·C].
+func patches3x3(x *Node) *Node {
+	h, w := x.Shape().Dimensions[1], x.Shape().Dimensions[2]
+	padded := zeroEdge(zeroEdge(x, 1, true), 1, false)
+	padded = zeroEdge(zeroEdge(padded, 2, true), 2, false)
+	windows := make([]*Node, 0, 9)
 	for dy := range 3 {
 		for dx := range 3 {
-			for i := range spec {
-				spec[i] = AxisRange()
-			}
-			spec[hAxis] = AxisRange(dy, dy+h)
-			spec[hAxis+1] = AxisRange(dx, dx+w)
-			windows = append(windows, Slice(padded, spec...))
+			windows = append(windows, Slice(padded, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w), AxisRange()))
 		}
 	}
-	if withOnes {
-		dims := x.Shape().Clone().Dimensions
-		dims[chAxis] = 1
-		windows = append(windows, Ones(x.Graph(), shapes.Make(x.DType(), dims...)))
-	}
-	return Concatenate(windows, chAxis)
+	return Concatenate(windows, 3)
 }
 
 // ConvPool is a 3×3 "same" convolution (as Conv3x3) followed by a 2×2 max-pool (MaxPool2's
@@ -172,19 +153,6 @@ func zeroEdge(x *Node, axis int, atStart bool) *Node {
 	return Concatenate([]*Node{x, zeros}, axis)
 }
 
-// zeroBorder surrounds x by one row and one column of zeros on its spatial axes hAxis and hAxis+1.
-// It concatenates zero tensors rather than calling Pad: the pure-Go backend has no gradient for Pad.
-func zeroBorder(x *Node, hAxis int) *Node {
-	g := x.Graph()
-	for axis := hAxis; axis <= hAxis+1; axis++ {
-		dims := x.Shape().Clone().Dimensions
-		dims[axis] = 1
-		zeros := Zeros(g, shapes.Make(x.DType(), dims...))
-		x = Concatenate([]*Node{zeros, x, zeros}, axis)
-	}
-	return x
-}
-
 // MaxPool2 is a 2×2 max-pool with stride 2 on NHWC data: x [B, H, W, C] → [B, H/2, W/2, C] (H and
 // W even). It takes the maximum of horizontal pairs, then of vertical pairs, each with the
 // semantics of Where(GreaterOrEqual(a, b), a, b) (see firstMax): on ties the first element in
@@ -192,17 +160,11 @@ func zeroBorder(x *Node, hAxis int) *Node {
 // over ties, which MNIST's flat background has plenty of; the pure-Go backend has no gradient for
 // MaxPool.)
 func MaxPool2(x *Node) *Node {
-	return maxPool2(x, 1)
-}
-
-// maxPool2 is MaxPool2 for a rank-4 x whose spatial axes are hAxis and hAxis+1.
-func maxPool2(x *Node, hAxis int) *Node {
 	d := x.Shape().Dimensions
-	if x.Rank() != 4 || d[hAxis]%2 != 0 || d[hAxis+1]%2 != 0 {
-		panic(fmt.Sprintf("models.MaxPool2: x must be rank 4 with even spatial axes %d, %d; got %s", hAxis, hAxis+1, x.Shape()))
+	if x.Rank() != 4 || d[1]%2 != 0 || d[2]%2 != 0 {
+		panic(fmt.Sprintf("models.MaxPool2: x must be [B, H, W, C] with H and W even, got %s", x.Shape()))
 	}
-	x = pairMax(x, hAxis+1) // horizontal pairs first: row-major tie-breaking
-	return pairMax(x, hAxis)
+	return pairMax(pairMax(x, 2), 1) // horizontal pairs first: row-major tie-breaking
 }
 
 // pairMax takes the maximum of the pairs (2k, 2k+1) along axis; the first wins ties.

@@ -459,3 +459,41 @@ func TestNoIdentityTransposeInGradients(t *testing.T) {
 		t.Errorf("%d identity transposes are still computed", used)
 	}
 }
+
+// TestConvPool checks ConvPool, in both layouts, against Conv3x3 + bias followed by MaxPool2
+// (each tested against GoMLX's own ops): values and the gradients with respect to x and the kernel.
+func TestConvPool(t *testing.T) {
+	be := backend.MustDefault()
+	rng := rand.New(rand.NewPCG(12, 13))
+	const b, h, w, c, cout = 2, 6, 8, 3, 5
+	x, _ := randomTensor(rng, b, h, w, c)        // NHWC
+	k, _ := randomTensor(rng, cout, 9*c+1)       // [Cout, 9·C+1], bias last
+	v, _ := randomTensor(rng, cout, b, h/2, w/2) // weighting of the pooled outputs
+	for _, chAxis := range []int{0, 3} {
+		outs := MustExecOnceN(be, func(x, k, v *Node) []*Node {
+			// Reference on NHWC: kernel [Cout, 3, 3, C] → HWIO, bias added, pooled, then channels-first.
+			kw := Slice(k, AxisRange(), AxisRange(0, 9*c))
+			hwio := TransposeAllAxes(Reshape(kw, cout, 3, 3, c), 1, 2, 3, 0)
+			bias := Reshape(Slice(k, AxisRange(), AxisRange(9*c)), 1, 1, 1, cout)
+			ref := TransposeAllAxes(MaxPool2(Add(Conv3x3(x, hwio), bias)), 3, 0, 1, 2)
+			in := x
+			if chAxis == 0 {
+				in = TransposeAllAxes(x, 3, 0, 1, 2)
+			}
+			got := ConvPool(in, chAxis, k)
+			res := []*Node{got, ref}
+			res = append(res, Gradient(ReduceAllSum(Mul(got, v)), x, k)...)
+			return append(res, Gradient(ReduceAllSum(Mul(ref, v)), x, k)...)
+		}, x, k, v)
+		for i, name := range []string{"output", "d/dx", "d/dkernel"} {
+			a, ref := outs[0], outs[1]
+			if i > 0 {
+				a, ref = outs[1+i], outs[3+i]
+			}
+			diff, scale := maxAbsDiff(flat64(a), flat64(ref))
+			if diff > 1e-12*max(1, scale) {
+				t.Errorf("chAxis %d, %s: ConvPool differs from Conv3x3+MaxPool2 by %.3g (scale %.3g)", chAxis, name, diff, scale)
+			}
+		}
+	}
+}
