@@ -185,13 +185,14 @@ func Column(recs []Record, f func(Record) float64) []float64 {
 	return out
 }
 
-// Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that is not below clip: a bound
-// of 1 or more says nothing, and explicit bounds are far above 1 for many steps.
-func Curve(K int, logf func(k int) float64, clip float64) []float64 {
+// Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that is not in [lo, hi): a bound
+// of 1 or more says nothing, and explicit bounds are far above 1 for many steps (and, once
+// below, fall superexponentially).
+func Curve(K int, logf func(k int) float64, lo, hi float64) []float64 {
 	out := make([]float64, K)
 	for k := range out {
 		out[k] = math.NaN()
-		if lf := logf(k); lf < math.Log(clip) {
+		if lf := logf(k); lf < math.Log(hi) && lf >= math.Log(lo) {
 			out[k] = math.Exp(lf)
 		}
 	}
@@ -206,7 +207,7 @@ func BoundCurve(r Rule, u Update, n int, mu, L float64, K int, clip float64) []f
 			return lb
 		}
 		return math.NaN()
-	}, clip)
+	}, 0, clip)
 }
 
 // FirstBelow returns the first k with ys[k] ≤ level, or −1.

@@ -108,6 +108,10 @@ func TestCurveHelpers(t *testing.T) {
 	if k < 1 || lk > math.Log(1e-10) || lk1 <= math.Log(1e-10) {
 		t.Errorf("FirstKBelow = %d", k)
 	}
+	if c := Curve(4, func(k int) float64 { return -float64(k) }, math.Exp(-2.5), 1); !math.IsNaN(c[0]) ||
+		c[1] != math.Exp(-1) || c[2] != math.Exp(-2) || !math.IsNaN(c[3]) {
+		t.Errorf("Curve clipped to [e^-2.5, 1): %v", c)
+	}
 	if FirstKBelow(greedy, 1e-10, k-1) != -1 || !math.IsNaN(BoundCurve(Random, BFGS, n, mu, L, 3, 1)[1]) {
 		t.Error("random has no bound")
 	}
