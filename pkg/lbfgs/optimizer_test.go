@@ -68,14 +68,14 @@ func storedHistory(t *testing.T, store *model.Store, m int) *History {
 // kernel's direction over the pairs the optimizer stored, and the stored pairs are
 // (x_t − x_{t−1}, ∇f(x_t) − ∇f(x_{t−1})).
 func TestOptimizerDirectionEqualsKernel(t *testing.T) {
-	for _, twoLoop := range []bool{false, true} {
-		t.Run(fmt.Sprintf("twoLoop=%v", twoLoop), func(t *testing.T) { testOptimizerDirection(t, twoLoop) })
+	for _, compact := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) { testOptimizerDirection(t, compact) })
 	}
 }
 
-func testOptimizerDirection(t *testing.T, twoLoop bool) {
+func testOptimizerDirection(t *testing.T, compact bool) {
 	const m, lr = 3, 0.05
-	opt, err := Optimizer().M(m).LearningRate(lr).TwoLoop(twoLoop).Done()
+	opt, err := Optimizer().M(m).LearningRate(lr).Compact(compact).Done()
 	if err != nil {
 		t.Fatal(err)
 	}

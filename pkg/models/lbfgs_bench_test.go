@@ -1,8 +1,10 @@
 package models
 
 import (
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
@@ -17,8 +19,9 @@ import (
 
 // BenchmarkLBFGSUpdateVsStep is issue #6's cost target: one L-BFGS update (pair, history, the
 // direction over m = 10 pairs, the step) for SimpleCNN's 206,922 float32 parameters, against one
-// forward+backward training step at batch 128, run alternately; it reports both medians (ms) and
-// the ratio update/step. The update runs alone in its own graph on given gradients.
+// forward+backward training step at batch 128, run alternately; it reports the medians (ms) and
+// the ratio update/step, for the two-loop recursion (the optimizer's default) and the compact
+// form. The update runs alone in its own graph on given gradients.
 func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 	be := backend.MustDefault()
 	step := newStepper(b, SimpleCNN)
@@ -32,22 +35,15 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 	if _, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images}, Labels: []*tensors.Tensor{labels}}); err != nil {
 		b.Fatal(err)
 	}
-	opt, err := lbfgs.Optimizer().M(10).Done()
-	if err != nil {
-		b.Fatal(err)
-	}
-	withGrads := opt.(interface {
-		UpdateGraphWithGradients(*model.Scope, []*Node, dtypes.DType)
-	})
-	var shapes []*tensors.Tensor // two gradient sets, alternated, so that pairs form
+	var params []*tensors.Tensor // two gradient sets, alternated, so that pairs form
 	var grads [2][]*tensors.Tensor
 	for v := range store.RootScope().IterVariables() {
 		if v.Trainable {
-			shapes = append(shapes, v.MustValue())
+			params = append(params, v.MustValue())
 		}
 	}
 	for k := range grads {
-		for i, t := range shapes {
+		for i, t := range params {
 			flat := make([]float32, t.Shape().Size())
 			for j := range flat {
 				flat[j] = float32((i+j*(k+1))%17-8) * 1e-3
@@ -55,36 +51,63 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 			grads[k] = append(grads[k], tensors.FromFlatDataAndDimensions(flat, t.Shape().Dimensions...))
 		}
 	}
-	exec := model.MustNewExec(be, store, func(scope *model.Scope, gs []*Node) *Node {
-		for v := range scope.IterVariables() { // the update applies to the variables the graph uses
-			if v.Trainable {
-				v.NodeValue(gs[0].Graph())
-			}
-		}
-		withGrads.UpdateGraphWithGradients(scope, gs, dtypes.Float32)
-		return ReduceAllSum(gs[0])
-	})
-	k := 0
-	update := func() {
-		args := make([]any, len(grads[k]))
-		for i, t := range grads[k] {
-			args[i] = t
-		}
-		out, err := exec.Exec(args...)
+	newUpdate := func(compact bool) func() {
+		opt, err := lbfgs.Optimizer().M(10).Compact(compact).Scope(fmt.Sprintf("lbfgs_compact_%v", compact)).Done()
 		if err != nil {
 			b.Fatal(err)
 		}
-		out[0].MustFinalizeAll()
-		k = 1 - k
+		withGrads := opt.(interface {
+			UpdateGraphWithGradients(*model.Scope, []*Node, dtypes.DType)
+		})
+		exec := model.MustNewExec(be, store, func(scope *model.Scope, gs []*Node) *Node {
+			for v := range scope.IterVariables() { // the update applies to the variables the graph uses
+				if v.Trainable {
+					v.NodeValue(gs[0].Graph())
+				}
+			}
+			withGrads.UpdateGraphWithGradients(scope, gs, dtypes.Float32)
+			return ReduceAllSum(gs[0])
+		})
+		k := 0
+		update := func() {
+			args := make([]any, len(grads[k]))
+			for i, t := range grads[k] {
+				args[i] = t
+			}
+			out, err := exec.Exec(args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out[0].MustFinalizeAll()
+			k = 1 - k
+		}
+		update() // compile
+		update()
+		return update
 	}
-	update() // compile
-	update()
+	twoLoop, compact := newUpdate(false), newUpdate(true)
 	if os.Getenv("QNLAB_BENCH_UPDATE_ONLY") != "" {
 		b.ResetTimer()
 		for b.Loop() {
-			update()
+			twoLoop()
 		}
 		return
 	}
-	benchmarkRatio(b, "update", update, "step", step)
+	// Alternate the three, so that each median sees the same machine load.
+	var ts [3][]float64
+	fns := []func(){step, twoLoop, compact}
+	b.ResetTimer()
+	for b.Loop() {
+		for i, fn := range fns {
+			start := time.Now()
+			fn()
+			ts[i] = append(ts[i], float64(time.Since(start).Microseconds())/1000)
+		}
+	}
+	stepMs, twoLoopMs, compactMs := median(ts[0]), median(ts[1]), median(ts[2])
+	b.ReportMetric(stepMs, "step-ms")
+	b.ReportMetric(twoLoopMs, "update-ms")
+	b.ReportMetric(compactMs, "compact-update-ms")
+	b.ReportMetric(twoLoopMs/stepMs, "update/step")
+	b.ReportMetric(compactMs/stepMs, "compact-update/step")
 }
