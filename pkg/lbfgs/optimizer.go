@@ -205,8 +205,9 @@ func (o *lbfgsOptimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*N
 		return top.VariableWithShape(name, shapes.Make(dtype)).SetTrainable(false)
 	}
 	rhoVar := top.VariableWithShape("rho", shapes.Make(dtype, m)).SetTrainable(false)
+	yyVar := top.VariableWithShape("yy", shapes.Make(dtype, m)).SetTrainable(false) // y_iᵀy_i per slot
 	syVar := top.VariableWithShape("SY", shapes.Make(dtype, m, m)).SetTrainable(false)
-	yyVar := top.VariableWithShape("YY", shapes.Make(dtype, m, m)).SetTrainable(false)
+	gramYYVar := top.VariableWithShape("YY", shapes.Make(dtype, m, m)).SetTrainable(false)
 	countVar, hasPrevVar := scalar(VarCount), scalar("has_prev")
 	skippedVar, nonFiniteVar := scalar(VarSkipped), scalar(VarNonFinite)
 
@@ -254,18 +255,27 @@ func (o *lbfgsOptimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*N
 	}
 	S, Y = shift(S, sNew), shift(Y, yNew)
 	rho = Where(accept, shiftIn(rho, Reciprocal(Where(accept, ys, one))), rho)
+	yyDiag := Where(accept, shiftIn(yyVar.NodeValue(g), yy), yyVar.NodeValue(g))
+	yyVar.SetNodeValue(yyDiag)
 	count = Where(accept, Min(AddScalar(count, 1), ConstAs(count, m)), count)
 	skipped := Where(LogicalAnd(isPair, LogicalNot(accept)), AddScalar(skippedVar.NodeValue(g), 1), skippedVar.NodeValue(g))
 
 	// 2. The direction over the updated history.
 	var d []*Node
 	if !o.cfg.compact {
-		d, _ = MaskedDirection(gs, S, Y, rho, count, o.cfg.gamma)
+		// γ from the stored sᵀy = 1/ρ and yᵀy of the slots: no extra pass over the history.
+		sy := Where(GreaterThan(rho, ZerosLike(rho)), Reciprocal(Where(GreaterThan(rho, ZerosLike(rho)), rho, OnesLike(rho))), ZerosLike(rho))
+		gamma := gammaFromGram(sy, yyDiag, count, m, o.cfg.gamma)
+		rhos := make([]*Node, m)
+		for i := range m {
+			rhos[i] = Squeeze(Slice(rho, AxisElem(i)), 0)
+		}
+		d = twoLoopWith(gs, S, Y, rhos, gamma).d
 	} else {
 		var SY, YY *Node
-		d, _, SY, YY = CompactDirection(gs, S, Y, syVar.NodeValue(g), yyVar.NodeValue(g), count, accept, o.cfg.gamma)
+		d, _, SY, YY = CompactDirection(gs, S, Y, syVar.NodeValue(g), gramYYVar.NodeValue(g), count, accept, o.cfg.gamma)
 		syVar.SetNodeValue(SY)
-		yyVar.SetNodeValue(YY)
+		gramYYVar.SetNodeValue(YY)
 	}
 
 	// 3. The step, unless it is not finite: then keep x and count the step.
