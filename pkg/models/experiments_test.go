@@ -1,0 +1,183 @@
+package models
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"qnlab/pkg/backend"
+	"qnlab/pkg/lbfgs"
+)
+
+// fakeOutcome is a finished run with the given final training loss and accuracy (rows at steps
+// 0, 5 and 10, 1 s per 5 steps).
+func fakeOutcome(name string, loss, acc float64) Outcome {
+	rows := []Row{
+		{Step: 0, TrainLoss: math.NaN(), TestLoss: 2.3, TestAccur: 0.1},
+		{Step: 5, Epoch: 0.5, Seconds: 1, TrainLoss: (2.3 + loss) / 2, TestLoss: 1, TestAccur: acc / 2},
+		{Step: 10, Epoch: 1, Seconds: 2, TrainLoss: loss, TestLoss: loss, TestAccur: acc},
+	}
+	return Outcome{Experiment: Experiment{Name: name, Config: RunConfig{Optimizer: "adam"}},
+		Result: &RunResult{Config: RunConfig{Optimizer: "adam", LR: 0.001, Inner: 1}, Rows: rows, Steps: 10}, Steps: 10}
+}
+
+func TestOrderingAndRanking(t *testing.T) {
+	stopped := fakeOutcome("L-BFGS (paper γ)", 0.01, 0.99)
+	stopped.Err, stopped.Steps = errors.New("models: step 9 (lbfgs, lr 0.01): the training loss is NaN"), 9
+	outs := []Outcome{fakeOutcome("SGD", 1.69, 0.6), stopped, fakeOutcome("Adam", 0.0044, 0.93), fakeOutcome("L-BFGS", 0.51, 0.8)}
+
+	got, err := Ordering(outs, "train_loss")
+	if want := "Adam 0.0044 < L-BFGS 0.51 < SGD 1.69 < L-BFGS (paper γ) (stopped at step 9)"; err != nil || got != want {
+		t.Errorf("Ordering by train loss:\n got %q, %v\nwant %q", got, err, want)
+	}
+	got, err = Ordering(outs, "test_accuracy")
+	if want := "Adam 93.00% > L-BFGS 80.00% > SGD 60.00% > L-BFGS (paper γ) (stopped at step 9)"; err != nil || got != want {
+		t.Errorf("Ordering by accuracy:\n got %q, %v\nwant %q", got, err, want)
+	}
+	for _, c := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"Adam", "L-BFGS", "SGD"}, true},
+		{[]string{"Adam", "SGD"}, true},
+		{[]string{"SGD", "Adam"}, false},
+		{[]string{"L-BFGS", "L-BFGS (paper γ)"}, true}, // a stopped run ranks last
+	} {
+		if got, err := InOrder(outs, "train_loss", c.names...); err != nil || got != c.want {
+			t.Errorf("InOrder(%v) = %v, %v; want %v", c.names, got, err, c.want)
+		}
+	}
+	if _, err := InOrder(outs, "train_loss", "Adam", "Newton"); err == nil {
+		t.Error("InOrder with an unknown name: no error")
+	}
+	if _, err := Ordering(outs, "speed"); err == nil {
+		t.Error("Ordering by an unknown column: no error")
+	}
+	if o, err := Find(outs, "Adam"); err != nil || o.Name != "Adam" {
+		t.Errorf("Find(Adam) = %v, %v", o.Name, err)
+	}
+}
+
+func TestCurveAndAt(t *testing.T) {
+	o := fakeOutcome("Adam", 0.1, 0.9)
+	xs, ys, err := o.Curve("seconds", "train_loss")
+	if err != nil || len(xs) != 2 || xs[0] != 1 || ys[1] != 0.1 { // step 0 has no training loss
+		t.Errorf("Curve(seconds, train_loss) = %v, %v, %v", xs, ys, err)
+	}
+	if _, _, err := o.Curve("minutes", "train_loss"); err == nil {
+		t.Error("Curve with an unknown column: no error")
+	}
+	r, ok, err := o.At("epoch", 0.3)
+	if err != nil || !ok || r.Step != 5 {
+		t.Errorf("At(epoch 0.3) = step %d, %v, %v; want step 5", r.Step, ok, err)
+	}
+	if _, ok, _ := o.At("step", 11); ok {
+		t.Error("At(step 11) beyond the run: ok")
+	}
+	if _, _, err := o.At("test_loss", 1); err == nil {
+		t.Error("At on a column that does not grow: no error")
+	}
+}
+
+func TestTable(t *testing.T) {
+	stopped := fakeOutcome("L-BFGS-10 (paper γ)", 0.01, 0.99)
+	stopped.Result.Config = RunConfig{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
+	stopped.Err, stopped.Steps, stopped.SkippedPairs, stopped.NonFiniteSteps = errors.New("NaN"), 11, 1, 1
+	table := Table([]Outcome{fakeOutcome("Adam", 0.05, 0.975), stopped, fakeOutcome("SGD", 2.89e23, 0.08)})
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("table has %d lines, want 4:\n%s", len(lines), table)
+	}
+	if cells := TableCells([]Outcome{stopped}); len(cells[0]) != len(TableHeader) || cells[0][12] != "1" || cells[0][13] != "1" {
+		t.Errorf("cells %q under %q", cells, TableHeader)
+	}
+	for _, want := range []string{"97.50%", "200", "0.0500", "paper", "stopped at step 11", "2.89e+23"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+}
+
+// TestPlanRowsAtTheSameBatches: L-BFGS-10 and Adam record rows at the same epochs, and a plan
+// with Batches stops every run after that many batches.
+func TestPlanRowsAtTheSameBatches(t *testing.T) {
+	p := Plan{Batch: 100, Batches: 40, Evals: 4, Seed: 1}
+	adam := p.FullData("Adam", "adam", 0, 1, lbfgs.GammaNewest).Config
+	ten := p.FullData("L-BFGS-10", "lbfgs", 0, 10, lbfgs.GammaNewest).Config
+	if adam.MaxSteps != 40 || ten.MaxSteps != 400 || adam.EvalEvery != 10 || ten.EvalEvery != 100 {
+		t.Errorf("adam: max steps %d, every %d; L-BFGS-10: max steps %d, every %d", adam.MaxSteps, adam.EvalEvery, ten.MaxSteps, ten.EvalEvery)
+	}
+	full := Plan{Batch: 128, Epochs: 4}.FullData("L-BFGS-1", "lbfgs", 0, 1, lbfgs.GammaPaper).Config
+	if full.MaxSteps != 0 || full.Epochs != 4 || full.EvalEvery != 4*469/20 || full.Gamma != lbfgs.GammaPaper {
+		t.Errorf("4 epochs: %+v", full)
+	}
+	f3 := Plan{FixedN: 64, FixedSteps: 10, Evals: 5}.Figure3()
+	if len(f3) != 4 || f3[3].Config.Gamma != lbfgs.GammaPaper || f3[0].Config.FixedN != 64 || f3[0].Config.Epochs != 10 || f3[0].Config.EvalEvery != 2 {
+		t.Errorf("Figure3: %+v", f3)
+	}
+	if s := p.String(); !strings.Contains(s, "40 batches") || !strings.Contains(s, "lr 0.01") {
+		t.Errorf("Plan.String() = %q", s)
+	}
+}
+
+// TestRunExperiments: a diverging run is an outcome with its error and step, and the next run
+// still runs; L-BFGS's counters are read from the store.
+func TestRunExperiments(t *testing.T) {
+	data := loadRealMNIST(t)
+	base := RunConfig{Model: "mlp", FixedN: 64, Epochs: 6, EvalEvery: 1, EvalN: 100, Seed: 1}
+	diverge := withOptimizer(base, "sgd", 1e12, 1, lbfgs.GammaNewest)
+	var log strings.Builder
+	outs := RunExperiments(backend.MustDefault(), data, []Experiment{
+		{"SGD, lr 1e12", diverge},
+		{"L-BFGS", withOptimizer(base, "lbfgs", 0.1, 1, lbfgs.GammaNewest)},
+	}, &log)
+	if len(outs) != 2 || !outs[0].Failed() || outs[0].Steps < 1 || outs[1].Failed() || outs[1].Steps != 6 {
+		t.Fatalf("outcomes: %+v\n%s", outs, log.String())
+	}
+	if !strings.Contains(log.String(), "STOPPED at step") || strings.Count(log.String(), "\n") != 2 {
+		t.Errorf("log:\n%s", log.String())
+	}
+	r, ok := outs[1].Final()
+	if !ok || r.Step != 6 || !(r.TrainLoss < outs[1].Result.Rows[1].TrainLoss) {
+		t.Errorf("L-BFGS rows: %+v", outs[1].Result.Rows)
+	}
+	if outs[1].SkippedPairs < 0 || outs[1].NonFiniteSteps != 0 {
+		t.Errorf("L-BFGS counters: skipped %d, non-finite %d", outs[1].SkippedPairs, outs[1].NonFiniteSteps)
+	}
+}
+
+func TestSaveLoadOutcomes(t *testing.T) {
+	stopped := fakeOutcome("L-BFGS (paper γ)", 0.01, 0.99)
+	stopped.Result.Config = RunConfig{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
+	stopped.Err, stopped.Steps, stopped.SkippedPairs, stopped.NonFiniteSteps = errors.New("the training loss is NaN"), 9, 2, 1
+	outs := []Outcome{fakeOutcome("Adam", 0.05, 0.975), stopped, {Experiment: Experiment{Name: "bad"}, Err: errors.New("unknown model")}}
+	path := filepath.Join(t.TempDir(), "outs.gob")
+	if err := SaveOutcomes(path, outs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadOutcomes(path)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("LoadOutcomes: %d outcomes, %v", len(got), err)
+	}
+	if Table(got) != Table(outs) {
+		t.Errorf("tables differ after a round trip:\n%s\n%s", Table(outs), Table(got))
+	}
+	if !math.IsNaN(got[0].Result.Rows[0].TrainLoss) || got[1].Err.Error() != "the training loss is NaN" || got[1].Result.Config.Gamma != lbfgs.GammaPaper || got[2].Result != nil {
+		t.Errorf("round trip: %+v", got)
+	}
+	if _, err := LoadOutcomes(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("LoadOutcomes of a missing file: no error")
+	}
+}
+
+func TestParameters(t *testing.T) {
+	vars, total, err := Parameters(backend.MustDefault(), SimpleCNN)
+	if err != nil || total != 206922 || len(vars) != 8 || !strings.HasPrefix(vars[0], "/conv1/") {
+		t.Errorf("SimpleCNN: %d values in %v, %v; want 206,922 in 8 variables", total, vars, err)
+	}
+	if _, total, err := Parameters(backend.MustDefault(), MLP); err != nil || total != 101770 {
+		t.Errorf("MLP: %d values, %v; want 101,770", total, err)
+	}
+}
