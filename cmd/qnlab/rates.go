@@ -42,7 +42,10 @@ func runRates(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: qnlab rates -method classical|greedy|random [-update bfgs|dfp|sr1] -n N -mu x -L x [-spectrum uniform|loguniform|clusters]")
 		fmt.Fprintln(stderr, "                   [-matrix A.csv] [-b b.csv] [-x0 x0.csv] [-iters K] [-seed s] [-out rates.csv]")
-		fmt.Fprintln(stderr, "CSV columns: "+ratesHeader)
+		fmt.Fprintln(stderr, "Runs x_{k+1} = x_k − G_k⁻¹∇f(x_k) from G_0 = L·I (with -matrix: μ, L = A's extreme eigenvalues).")
+		fmt.Fprintln(stderr, "CSV columns: "+ratesHeader+"; lambda = ∇fᵀA⁻¹∇f, sigma = tr(A⁻¹(G−A)),")
+		fmt.Fprintln(stderr, "theta = λ_{k+1}/λ_k (empty on the last row), eig_* = extremes of A^{-1/2}GA^{-1/2},")
+		fmt.Fprintln(stderr, "bound = λ_0 × the method's explicit bound on λ_k/λ_0 (empty where none applies, +Inf where it overflows).")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -27,8 +27,8 @@ func LogClassicalSigmaRate(sigma0 float64, k int) float64 {
 }
 
 // LogGreedyRate returns log of c^{k(k−1)/2}(nL/μ)^k, the greedy bound on λ_k/λ_0 for the
-// contraction factor c = SigmaFactor of the update (Rodomanov & Nesterov 2021 Thm 3.2's
-// argument: θ_k ≤ σ_k ≤ c^k σ_0 and σ_0 ≤ nL/μ).
+// contraction factor c = SigmaFactor of the update (the argument of Rodomanov & Nesterov 2021
+// for greedy methods: θ_k ≤ σ_k ≤ c^k σ_0 and σ_0 ≤ nL/μ).
 func LogGreedyRate(c float64, n int, mu, L float64, k int) float64 {
 	return LogGreedySigmaRate(c, float64(n)*L/mu, k)
 }

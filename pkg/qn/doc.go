@@ -12,8 +12,8 @@
 //
 // Facts checked by the tests and used by the bounds (proofs in notebook 03):
 //
-//   - Every update keeps A ⪯ G ⪯ (L/μ)·A once G_0 = L·I (RN 2021 Lemma 2.2 for BFGS and DFP;
-//     SR1 keeps 0 ⪯ G₊ − A ⪯ G − A).
+//   - Every update keeps A ⪯ G ⪯ (L/μ)·A once G_0 = L·I (Rodomanov & Nesterov 2021 for BFGS
+//     and DFP; SR1 keeps 0 ⪯ G₊ − A ⪯ G − A).
 //   - Hence θ_k ≤ (1 − μ/L)² (linear phase) and θ_k ≤ σ_k for every rule.
 //   - One update changes σ by exactly 1 − uᵀGA⁻¹Gu/uᵀGu (BFGS), 1 − uᵀGu/uᵀAu (DFP),
 //     −uᵀRA⁻¹Ru/uᵀRu with R = G − A (SR1).

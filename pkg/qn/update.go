@@ -10,7 +10,7 @@ import (
 )
 
 // Update is a Broyden-class update of G along u, with A's curvature Au (Rodomanov & Nesterov
-// 2021 §2; Lin, Ye & Zhang 2022 §3). All three are in Hessian-approximation (G) form.
+// 2021; Lin, Ye & Zhang 2022). All three are in Hessian-approximation (G) form.
 type Update int
 
 const (
