@@ -51,6 +51,7 @@ func Lines(title, xlabel, ylabel string, logY bool, series ...Series) (*plot.Plo
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker = compactTicks{}
 	if logY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = decadeTicks{}
@@ -101,6 +102,19 @@ func useSans(p *plot.Plot) {
 	} {
 		f.Typeface, f.Variant = "Liberation", "Sans"
 	}
+}
+
+// compactTicks are gonum's default ticks labelled in the shortest form ("250", not "250.00").
+type compactTicks struct{}
+
+func (compactTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 6, 64)
+		}
+	}
+	return ticks
 }
 
 // decadeTicks marks every power of ten in range and labels at most about 8 of them, in steps of

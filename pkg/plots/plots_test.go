@@ -111,3 +111,11 @@ func TestDecadeTicksLabelAtMostNine(t *testing.T) {
 		}
 	}
 }
+
+func TestCompactTicks(t *testing.T) {
+	for _, tk := range (compactTicks{}).Ticks(0, 5000) {
+		if strings.Contains(tk.Label, ".00") {
+			t.Errorf("tick label %q has trailing zeros", tk.Label)
+		}
+	}
+}
