@@ -23,7 +23,7 @@ PKGS ?= ./...
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
 	@echo "make test    go vet + go test + every notebook in QUICK=1 mode, checked"
-	@echo "make bench   go benchmarks, then qnlab L-BFGS vs gonum on the MGH problems"
+	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH"
 	@echo "make soak    long-run soak tests"
 	@echo "make setup   install/verify the toolchain only (scripts/setup)"
 	@echo "make clean   remove site/"
@@ -61,10 +61,11 @@ notebooks-quick: setup
 
 bench: setup
 	$(ENV) go test -run '^$$' -bench . $(PKGS)
+	$(ENV) bench/compare_torch
 	$(ENV) go run ./cmd/qnlab bench mgh
 
 soak:
-	@echo "make soak: not yet written (long backend runs that must never hang; see DESIGN.md)"
+	$(CURDIR)/scripts/soak
 
 clean:
 	rm -rf $(CURDIR)/site $(CURDIR)/build
