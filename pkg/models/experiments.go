@@ -140,8 +140,16 @@ func (o Outcome) Summary() string {
 	case !ok:
 		return fmt.Sprintf("%-22s no rows", o.Name)
 	}
-	return fmt.Sprintf("%-22s %5d steps  %6.1f s training (%5.1f s wall)  train loss %.4f  test loss %.4f  accuracy %.2f%%",
-		o.Name, o.Steps, r.Seconds, o.Wall.Seconds(), r.TrainLoss, r.TestLoss, 100*r.TestAccur)
+	return fmt.Sprintf("%-22s %5d steps  %6.1f s training (%5.1f s wall)  batch loss %s  test loss %s  accuracy %.2f%%",
+		o.Name, o.Steps, r.Seconds, o.Wall.Seconds(), formatLoss(r.TrainLoss), formatLoss(r.TestLoss), 100*r.TestAccur)
+}
+
+// formatLoss writes a loss with 4 decimals, or in 3 digits if it is huge (a diverged run's).
+func formatLoss(v float64) string {
+	if isFinite(v) && math.Abs(v) >= 1000 {
+		return fmt.Sprintf("%.3g", v)
+	}
+	return fmt.Sprintf("%.4f", v)
 }
 
 // Columns are the names Column and Curve accept: the columns of metrics.csv.
@@ -214,11 +222,11 @@ func TableCells(outs []Outcome) [][]string {
 			}
 			return fmt.Sprintf(format, v)
 		}
-		loss := func(v float64) string { // a diverged run's loss in 3 digits, not 30
-			if ok && isFinite(v) && math.Abs(v) >= 1000 {
-				return fmt.Sprintf("%.3g", v)
+		loss := func(v float64) string {
+			if !ok || !isFinite(v) {
+				return "-"
 			}
-			return num("%.4f", v)
+			return formatLoss(v)
 		}
 		msPerStep := math.NaN()
 		if o.Steps > 0 {
@@ -362,6 +370,42 @@ func (o Outcome) At(column string, x float64) (r Row, ok bool, err error) {
 	return Row{}, false, nil
 }
 
+// Ahead compares two runs row by row at the same steps (Plan's runs record rows at the same
+// epochs whatever their inner steps; match on "epoch" for those, on "step" for runs with the
+// same steps): it returns the x values of the rows after step 0 where a's column y was better
+// than b's (lower, or higher for "test_accuracy"), and how many rows were compared.
+func Ahead(a, b Outcome, x, y string) (ahead []float64, compared int, err error) {
+	if x != "step" && x != "epoch" {
+		return nil, 0, fmt.Errorf("models: Ahead: match rows on step or epoch, not %q", x)
+	}
+	if _, err := Column(Row{}, y); err != nil {
+		return nil, 0, err
+	}
+	if a.Result == nil || b.Result == nil {
+		return nil, 0, nil
+	}
+	for _, ra := range a.Result.Rows {
+		if ra.Step == 0 {
+			continue
+		}
+		xa, _ := Column(ra, x)
+		rb, ok, _ := b.At(x, xa)
+		if xb, _ := Column(rb, x); !ok || math.Abs(xb-xa) > 1e-9*math.Max(1, math.Abs(xa)) {
+			continue
+		}
+		va, _ := Column(ra, y)
+		vb, _ := Column(rb, y)
+		if !isFinite(va) || !isFinite(vb) {
+			continue
+		}
+		compared++
+		if (y == "test_accuracy" && va > vb) || (y != "test_accuracy" && va < vb) {
+			ahead = append(ahead, xa)
+		}
+	}
+	return ahead, compared, nil
+}
+
 // Plan sizes the seed paper's three MNIST experiments (SimpleCNN, SGD lr 0.01, Adam lr 0.001,
 // L-BFGS m = 10 with a fixed step; all from the same initial parameters). Every run records
 // about Evals rows, at the same epochs for every optimizer.
@@ -448,7 +492,7 @@ func withOptimizer(c RunConfig, opt string, lr float64, inner int, gamma lbfgs.G
 	return c
 }
 
-// String describes the plan's sizes in one paragraph, for a notebook to print.
+// String describes the plan's sizes in three lines, for a notebook to print.
 func (p Plan) String() string {
 	full := fmt.Sprintf("%d epochs", max(1, p.Epochs))
 	if p.Batches > 0 {
@@ -462,8 +506,8 @@ func (p Plan) String() string {
 	if lr == 0 {
 		lr = lbfgs.DefaultLearningRate
 	}
-	return fmt.Sprintf("Figure 3: %d full-batch steps on the first %d training images. Figures 4–5: batch %d, %s. "+
-		"L-BFGS lr %g. About %d evaluations per run on %s. Seed %d.", p.FixedSteps, p.FixedN, p.Batch, full, lr, p.evals(), evalN, p.Seed)
+	return fmt.Sprintf("Figure 3: %d full-batch steps on the first %d training images.\nFigures 4–5: batch %d, %s.\n"+
+		"L-BFGS lr %g; about %d evaluations per run on %s; seed %d.", p.FixedSteps, p.FixedN, p.Batch, full, lr, p.evals(), evalN, p.Seed)
 }
 
 // savedOutcome is an Outcome as SaveOutcomes writes it (no store, no log writer, the error as text).

@@ -181,3 +181,23 @@ func TestParameters(t *testing.T) {
 		t.Errorf("MLP: %d values, %v; want 101,770", total, err)
 	}
 }
+
+func TestAhead(t *testing.T) {
+	a, b := fakeOutcome("A", 0.1, 0.9), fakeOutcome("B", 0.2, 0.8)
+	a.Result.Rows[1].TestLoss = 1.5 // behind at epoch 0.5, ahead at 1
+	ahead, n, err := Ahead(a, b, "epoch", "test_loss")
+	if err != nil || n != 2 || len(ahead) != 1 || ahead[0] != 1 {
+		t.Errorf("Ahead by test loss = %v of %d, %v; want [1] of 2", ahead, n, err)
+	}
+	ahead, n, err = Ahead(a, b, "step", "test_accuracy")
+	if err != nil || n != 2 || len(ahead) != 2 {
+		t.Errorf("Ahead by accuracy = %v of %d, %v; want both rows", ahead, n, err)
+	}
+	b.Result.Rows = b.Result.Rows[:2] // b has no row at step 10
+	if _, n, _ := Ahead(a, b, "step", "test_loss"); n != 1 {
+		t.Errorf("rows compared with a shorter run: %d, want 1", n)
+	}
+	if _, _, err := Ahead(a, b, "seconds", "test_loss"); err == nil {
+		t.Error("Ahead matched on seconds: no error")
+	}
+}
