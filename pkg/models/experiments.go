@@ -152,6 +152,22 @@ func formatLoss(v float64) string {
 	return fmt.Sprintf("%.4f", v)
 }
 
+// Ending says how o ended, for a sentence: "stopped at step 9 (non-finite loss)", "diverged: test
+// loss 2.5e+35, accuracy 2.8%" (a final test loss above diverged, or NaN), or "test loss 0.365,
+// accuracy 88.5%".
+func (o Outcome) Ending(diverged float64) string {
+	r, ok := o.Final()
+	switch {
+	case o.Failed():
+		return fmt.Sprintf("stopped at step %d (non-finite loss)", o.Steps)
+	case !ok:
+		return "no rows"
+	case r.TestLoss > diverged || math.IsNaN(r.TestLoss):
+		return fmt.Sprintf("diverged: test loss %.3g, accuracy %.1f%%", r.TestLoss, 100*r.TestAccur)
+	}
+	return fmt.Sprintf("test loss %.3f, accuracy %.1f%%", r.TestLoss, 100*r.TestAccur)
+}
+
 // Columns are the names Column and Curve accept: the columns of metrics.csv.
 var Columns = csvHeader
 

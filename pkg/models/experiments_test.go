@@ -201,3 +201,22 @@ func TestAhead(t *testing.T) {
 		t.Error("Ahead matched on seconds: no error")
 	}
 }
+
+func TestEnding(t *testing.T) {
+	stopped := fakeOutcome("x", 0.1, 0.9)
+	stopped.Err, stopped.Steps = errors.New("NaN"), 9
+	huge := fakeOutcome("y", 2.5e35, 0.028)
+	for _, c := range []struct {
+		o    Outcome
+		want string
+	}{
+		{fakeOutcome("z", 0.365, 0.885), "test loss 0.365, accuracy 88.5%"},
+		{stopped, "stopped at step 9 (non-finite loss)"},
+		{huge, "diverged: test loss 2.5e+35, accuracy 2.8%"},
+		{Outcome{}, "no rows"},
+	} {
+		if got := c.o.Ending(10); got != c.want {
+			t.Errorf("Ending = %q, want %q", got, c.want)
+		}
+	}
+}
