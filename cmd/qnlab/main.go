@@ -3,7 +3,8 @@
 //	qnlab <command> [flags]
 //
 // Each command lives in its own file and registers itself in commands (see register).
-// Exit codes: 0 success, 1 a run that failed, 2 bad input (flags, files, shapes, values).
+// Exit codes: 0 success, 1 a run that failed, 2 bad input (flags, files, shapes, values, paths),
+// 128+N a run stopped by signal N (130 for Ctrl-C, 143 for SIGTERM) after saving a checkpoint.
 package main
 
 import (
@@ -37,6 +38,15 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// exitError ends the command with a chosen exit code, e.g. 130 after Ctrl-C (128 + SIGINT).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 // badInput wraps a formatted message as a usageError (exit code 2).
 func badInput(format string, a ...any) error {
 	return usageError{fmt.Errorf(format, a...)}
@@ -69,8 +79,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "qnlab %s: %v\n", args[0], err)
 		var ue usageError
-		if errors.As(err, &ue) {
+		var ee exitError
+		switch {
+		case errors.As(err, &ue):
 			return 2
+		case errors.As(err, &ee):
+			return ee.code
 		}
 		return 1
 	}

@@ -2,9 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
@@ -24,6 +30,9 @@ type mnistOutput struct {
 	TrainLoss    float64 `json:"train_loss"`
 	TestLoss     float64 `json:"test_loss"`
 	TestAccuracy float64 `json:"test_accuracy"`
+	// RejectedPairs and NonFiniteSteps are L-BFGS's counters (0 for sgd and adam).
+	RejectedPairs  int `json:"rejected_pairs"`
+	NonFiniteSteps int `json:"nonfinite_steps"`
 }
 
 func runMNIST(args []string, stdout, stderr io.Writer) error {
@@ -43,24 +52,38 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.EvalEvery, "eval-every", 0, "evaluate on the test set every N steps (0: at the start and the end)")
 	fs.IntVar(&c.EvalN, "eval-n", 0, "evaluate on the first N test images (0: all 10,000)")
 	fs.IntVar(&c.MaxSteps, "max-steps", 0, "stop after N optimizer steps in all (0: all epochs)")
-	fs.StringVar(&c.OutDir, "out", "", "write metrics.csv and checkpoints here")
-	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (with -out; always at the end)")
-	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in -out from its last checkpoint")
+	fs.StringVar(&c.OutDir, "out", "", "the run's directory: run.json, metrics.csv, checkpoint/ (refused if it holds a run, unless -resume or -force)")
+	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (with -out; always at the end and on Ctrl-C)")
+	fs.BoolVar(&c.Resume, "resume", false, "continue the run in -out from its newest checkpoint, with its settings (only -epochs and -max-steps may change)")
+	fs.BoolVar(&c.Force, "force", false, "replace the run that -out holds")
 	fs.BoolVar(&c.Progress, "progress", true, "show a progress bar")
 	dataDir := fs.String("mnist", "", "directory with the four MNIST IDX files (default: $"+models.EnvMNIST+" or the GoMNIST module)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: qnlab mnist [flags]   (JSON result line last on stdout)")
+		fmt.Fprintln(stderr, "Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved (with -out) and qnlab exits")
+		fmt.Fprintln(stderr, "with 130 (143 for SIGTERM); continue with -resume. A second Ctrl-C exits at once (files stay whole).")
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	if c.Gamma, err = lbfgs.ParseGammaRule(*gamma); err != nil {
-		return usageError{err}
+		return badInput("-gamma %q: unknown γ rule: want newest or paper", *gamma)
 	}
 	if *ls != "fixed" {
 		return badInput("-linesearch %q: training supports only fixed (the paper's step); armijo and wolfe are for qnlab minimize", *ls)
 	}
-	for name, v := range map[string]int{"-inner": c.Inner, "-epochs": c.Epochs, "-batch": c.Batch, "-m": c.M} {
-		if v < 1 {
-			return badInput("%s %d: must be ≥ 1", name, v)
+	for name, v := range map[string]int{"inner": c.Inner, "epochs": c.Epochs, "batch": c.Batch, "m": c.M} {
+		if v < 1 { // 0 would mean "the default" to the package
+			return badInput("-%s %d: must be ≥ 1", name, v)
+		}
+	}
+	if c.Resume {
+		if c, err = resumeConfig(c, set); err != nil {
+			return err
 		}
 	}
 	if *dataDir == "" {
@@ -72,30 +95,159 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if err := c.Check(data); err != nil {
+		return settingError(err)
+	}
+	if err := checkMemory("this training run", mnistMemory(c)); err != nil {
+		return err
+	}
 	b, err := backend.Default()
 	if err != nil {
 		return err
 	}
 	c.Log = stderr
 	fmt.Fprintln(stderr, "qnlab mnist:", backend.Describe(b))
-	if c.OutDir != "" {
-		if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
-			return err
-		}
-	}
+
+	stop, signalled, release := stopOnSignal(stderr)
+	defer release()
+	c.Stop = stop
 	res, err := models.Train(b, data, c)
 	if err != nil {
-		if res == nil { // configuration errors come before any training
+		var se *models.SettingError
+		switch {
+		case errors.As(err, &se):
+			return settingError(err)
+		case errors.Is(err, models.ErrInterrupted):
+			sig := signalled()
+			where := "nothing saved (no -out)"
+			if c.OutDir != "" {
+				where = fmt.Sprintf("checkpoint saved; continue with: qnlab mnist -out %s -resume", c.OutDir)
+			}
+			return exitError{128 + int(sig), fmt.Errorf("%v at step %d: %s", sig, res.Steps, where)}
+		case res == nil:
 			return usageError{err}
 		}
 		return err
 	}
 	last := res.Final()
 	out, err := json.Marshal(mnistOutput{Opt: res.Config.Optimizer, Epochs: last.Epoch, Steps: res.Steps, Seconds: last.Seconds,
-		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TestAccuracy: last.TestAccur})
+		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TestAccuracy: last.TestAccur,
+		RejectedPairs: res.RejectedPairs, NonFiniteSteps: res.NonFiniteSteps})
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", out)
 	return err
+}
+
+// settingError renders a *models.SettingError as a bad flag (exit 2).
+func settingError(err error) error {
+	var se *models.SettingError
+	if errors.As(err, &se) {
+		return badInput("-%s %v: %s", se.Key, se.Value, se.Problem)
+	}
+	return usageError{err}
+}
+
+// resumeConfig takes the settings of the run in c.OutDir (its run.json) for every flag not
+// given; a given flag must agree with the run, except -epochs and -max-steps (the length).
+func resumeConfig(c models.RunConfig, set map[string]bool) (models.RunConfig, error) {
+	if c.OutDir == "" {
+		return c, badInput("-resume needs -out, the run's directory")
+	}
+	if c.Force {
+		return c, badInput("-resume and -force: -force replaces a run, -resume continues it; give one")
+	}
+	saved, err := models.ReadSpec(c.OutDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return c, badInput("-out %s: no run to resume there (no run.json); start one without -resume", c.OutDir)
+		}
+		return c, badInput("-out %s: %v", c.OutDir, err)
+	}
+	for _, d := range saved.Differences(c.Spec()) {
+		if set[d.Key] && !slices.Contains(models.Extensible, d.Key) {
+			return c, badInput("-%s %s: the run in %s has -%s %s; -resume keeps a run's settings (only -epochs and -max-steps may change)",
+				d.Key, d.B, c.OutDir, d.Key, d.A)
+		}
+	}
+	length := c
+	if c, err = c.WithSpec(saved); err != nil {
+		return c, usageError{err}
+	}
+	if set["epochs"] {
+		c.Epochs = length.Epochs
+	}
+	if set["max-steps"] {
+		c.MaxSteps = length.MaxSteps
+	}
+	return c, nil
+}
+
+// stopOnSignal turns the first SIGINT or SIGTERM into a closed stop channel (the run finishes
+// its step and saves a checkpoint) and a second one into an immediate exit with 128 + signal
+// (safe: every file of a run is written atomically). signalled returns the first signal;
+// release restores the default handling.
+func stopOnSignal(stderr io.Writer) (stop <-chan struct{}, signalled func() syscall.Signal, release func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	stopCh := make(chan struct{})
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var first syscall.Signal = syscall.SIGINT
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-ch:
+				sig, _ := s.(syscall.Signal)
+				n++
+				if n == 1 {
+					mu.Lock()
+					first = sig
+					mu.Unlock()
+					fmt.Fprintf(stderr, "\nqnlab mnist: %v: finishing the current step and saving a checkpoint (again to exit at once)\n", sig)
+					close(stopCh)
+					continue
+				}
+				fmt.Fprintf(stderr, "\nqnlab mnist: %v again: exiting now; resume from the last checkpoint with -resume\n", sig)
+				os.Exit(128 + int(sig))
+			}
+		}
+	}()
+	return stopCh, func() syscall.Signal {
+			mu.Lock()
+			defer mu.Unlock()
+			return first
+		}, func() {
+			signal.Stop(ch)
+			close(done)
+		}
+}
+
+// mnistMemory estimates a training run's peak memory in bytes: a base (data, model, Adam's
+// state, the evaluation batch of 1000), a cost per image of a training batch, and for L-BFGS a
+// cost per history slot (the pair s, y and the two-loop's temporaries: ≈ 20 bytes a parameter).
+// Fitted to peak RSS (/usr/bin/time, 3 steps, -eval-n 1000, 2026-12-02), with 25% margin:
+//
+//	cnn adam  batch 128: 517 MB, 512: 709 MB, fixed 2048: 1310 MB   → 453 MB + 0.42–0.50 MB/image
+//	cnn lbfgs m 10: 565 MB, 50: 734 MB, 100: 876 MB (batch 128)     → 4.0–4.2 MB/slot
+//	mlp adam  batch 128: 175 MB, 4096: 246 MB                       → 170 MB + 18 KB/image
+//	mlp lbfgs m 200: 450 MB (batch 128)                             → 1.4 MB/slot
+func mnistMemory(c models.RunConfig) float64 {
+	base, perImage, perSlot := 460e6, 0.5e6, 4.2e6 // cnn
+	if c.Model == "mlp" {
+		base, perImage, perSlot = 175e6, 18e3, 1.4e6
+	}
+	images := float64(max(c.Batch, 128))
+	if c.FixedN > 0 {
+		images = float64(c.FixedN)
+	}
+	need := base + perImage*images
+	if c.Optimizer == "lbfgs" {
+		need += perSlot * float64(c.M)
+	}
+	return 1.25 * need
 }

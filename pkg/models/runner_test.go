@@ -1,7 +1,10 @@
 package models
 
 import (
+	"bytes"
+	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -11,6 +14,7 @@ import (
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/runs"
 )
 
 // TestResumeEqualsUninterrupted: 2 steps, a checkpoint, then 2 more steps after -resume give
@@ -115,3 +119,125 @@ func TestFixedSampleLBFGS(t *testing.T) {
 		t.Errorf("steps %d, final batch loss %g, test loss %g → %g", r.Steps, last.TrainLoss, first.TestLoss, last.TestLoss)
 	}
 }
+
+// TestRunDirectoryKnowsItsRun: run.json holds the Spec; a second run into the directory is
+// refused and changes nothing; a resume with another setting, or a shorter length, is refused
+// naming the setting; Force replaces the run.
+func TestRunDirectoryKnowsItsRun(t *testing.T) {
+	data := loadRealMNIST(t)
+	be := backend.MustDefault()
+	dir := filepath.Join(t.TempDir(), "run")
+	c := RunConfig{Model: "mlp", Optimizer: "sgd", Batch: 32, Seed: 3, EvalN: 100, MaxSteps: 4, OutDir: dir}
+	if _, err := Train(be, data, c); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ReadSpec(dir)
+	if err != nil || spec != c.Spec() || spec.LR != 0.01 || spec.Batch != 32 {
+		t.Fatalf("run.json spec %+v (%v), want %+v", spec, err, c.Spec())
+	}
+	metrics, _ := os.ReadFile(filepath.Join(dir, runs.MetricsFile))
+
+	settingErr := func(c RunConfig, key string) {
+		t.Helper()
+		res, err := Train(be, data, c)
+		var se *SettingError
+		if !errors.As(err, &se) || se.Key != key || res != nil {
+			t.Errorf("%+v: result %v, error %v; want a SettingError for %q", c, res, err, key)
+		}
+	}
+	settingErr(c, "out")
+	if again, _ := os.ReadFile(filepath.Join(dir, runs.MetricsFile)); !bytes.Equal(again, metrics) {
+		t.Error("a refused run changed metrics.csv")
+	}
+	resume := c
+	resume.Resume = true
+	changed := resume
+	changed.LR = 0.1
+	settingErr(changed, "lr")
+	shorter := resume
+	shorter.MaxSteps = 2
+	settingErr(shorter, "max-steps")
+	both := resume
+	both.Force = true
+	settingErr(both, "force")
+
+	forced := c
+	forced.Force, forced.Seed = true, 4
+	if _, err := Train(be, data, forced); err != nil {
+		t.Fatal(err)
+	}
+	if spec, _ := ReadSpec(dir); spec.Seed != 4 {
+		t.Errorf("after Force: run.json seed %d, want 4", spec.Seed)
+	}
+}
+
+// TestStopCheckpointsAndResumes: Stop closing during the run ends it after the current step
+// with ErrInterrupted and a checkpoint; resuming gives the rows of an uninterrupted run bit for
+// bit (seconds excepted), and the counters.
+func TestStopCheckpointsAndResumes(t *testing.T) {
+	data := loadRealMNIST(t)
+	be := backend.MustDefault()
+	base := RunConfig{Model: "mlp", Optimizer: "lbfgs", LR: 0.05, Batch: 32, Inner: 2, Seed: 7, EvalEvery: 2, EvalN: 100, MaxSteps: 6}
+	full, err := Train(be, data, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	c := base
+	c.OutDir, c.Stop = filepath.Join(t.TempDir(), "run"), stop
+	c.Log = writerFunc(func(p []byte) {
+		if bytes.HasPrefix(p, []byte("training ")) { // logged just before the first step
+			close(stop)
+		}
+	})
+	part, err := Train(be, data, c)
+	if !errors.Is(err, ErrInterrupted) || part.Steps != 1 {
+		t.Fatalf("stopped run: steps %d, error %v; want ErrInterrupted after step 1", part.Steps, err)
+	}
+	c.Stop, c.Log, c.Resume = nil, nil, true
+	resumed, err := Train(be, data, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resumed.Rows) != len(full.Rows) {
+		t.Fatalf("resumed %d rows, uninterrupted %d", len(resumed.Rows), len(full.Rows))
+	}
+	same := func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }
+	for i, a := range full.Rows {
+		b := resumed.Rows[i]
+		if a.Step != b.Step || !same(a.TrainLoss, b.TrainLoss) || !same(a.TestLoss, b.TestLoss) || !same(a.TestAccur, b.TestAccur) {
+			t.Errorf("row %d: uninterrupted %+v, resumed %+v", i, a, b)
+		}
+	}
+	if resumed.RejectedPairs != full.RejectedPairs || resumed.NonFiniteSteps != full.NonFiniteSteps {
+		t.Errorf("counters: uninterrupted %d/%d, resumed %d/%d", full.RejectedPairs, full.NonFiniteSteps, resumed.RejectedPairs, resumed.NonFiniteSteps)
+	}
+}
+
+// TestCheckAgainstData: sizes larger than the data are refused, not clamped.
+func TestCheckAgainstData(t *testing.T) {
+	data := loadRealMNIST(t)
+	for _, c := range []struct {
+		cfg RunConfig
+		key string
+	}{
+		{RunConfig{FixedN: data.Train.N + 1}, "fixed"},
+		{RunConfig{Batch: data.Train.N + 1}, "batch"},
+		{RunConfig{EvalN: data.Test.N + 1}, "eval-n"},
+		{RunConfig{Epochs: 1 << 30}, "epochs"},
+		{RunConfig{LR: math.Inf(1)}, "lr"},
+		{RunConfig{CheckpointEvery: -1}, "checkpoint-every"},
+	} {
+		var se *SettingError
+		if err := c.cfg.Check(data); !errors.As(err, &se) || se.Key != c.key {
+			t.Errorf("%+v: %v, want a SettingError for %q", c.cfg, err, c.key)
+		}
+	}
+	if err := (RunConfig{FixedN: data.Train.N, EvalN: data.Test.N}).Check(data); err != nil {
+		t.Errorf("the whole data: %v", err)
+	}
+}
+
+type writerFunc func(p []byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
