@@ -18,13 +18,14 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak clean
+.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak chaos clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
 	@echo "make test    go vet + go test + every notebook in QUICK=1 mode, checked"
 	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH"
 	@echo "make soak    long-run soak tests"
+	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
 	@echo "make setup   install/verify the toolchain only (scripts/setup)"
 	@echo "make clean   remove site/"
 
@@ -66,6 +67,12 @@ bench: setup
 
 soak:
 	$(CURDIR)/scripts/soak
+
+# Not in CI (go test runs the same test with 3 kills and 1 interrupt): about 1–2 minutes.
+CHAOS_KILLS ?= 20
+CHAOS_INTS ?= 5
+chaos: setup
+	$(ENV) QNLAB_CHAOS_KILLS=$(CHAOS_KILLS) QNLAB_CHAOS_INTS=$(CHAOS_INTS) go test -count=1 -v -run '^TestChaos$$' ./cmd/qnlab
 
 clean:
 	rm -rf $(CURDIR)/site $(CURDIR)/build

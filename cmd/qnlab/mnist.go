@@ -76,6 +76,10 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	if *ls != "fixed" {
 		return badInput("-linesearch %q: training supports only fixed (the paper's step); armijo and wolfe are for qnlab minimize", *ls)
 	}
+	// From here on Ctrl-C stops the run cleanly (Train checks c.Stop before it starts, too).
+	stop, signalled, release := stopOnSignal(stderr)
+	defer release()
+	c.Stop = stop
 	for name, v := range map[string]int{"inner": c.Inner, "epochs": c.Epochs, "batch": c.Batch, "m": c.M} {
 		if v < 1 { // 0 would mean "the default" to the package
 			return badInput("-%s %d: must be ≥ 1", name, v)
@@ -108,9 +112,6 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	c.Log = stderr
 	fmt.Fprintln(stderr, "qnlab mnist:", backend.Describe(b))
 
-	stop, signalled, release := stopOnSignal(stderr)
-	defer release()
-	c.Stop = stop
 	res, err := models.Train(b, data, c)
 	if err != nil {
 		var se *models.SettingError
@@ -119,6 +120,9 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 			return settingError(err)
 		case errors.Is(err, models.ErrInterrupted):
 			sig := signalled()
+			if res == nil || res.Steps == 0 {
+				return exitError{128 + int(sig), fmt.Errorf("%v before the first step: nothing to save", sig)}
+			}
 			where := "nothing saved (no -out)"
 			if c.OutDir != "" {
 				where = fmt.Sprintf("checkpoint saved; continue with: qnlab mnist -out %s -resume", c.OutDir)

@@ -401,7 +401,8 @@ const paramSeconds = "qnlab_train_seconds"
 // Train runs c on data (LoadMNIST's) on backend b and returns its rows. A bad configuration
 // or run directory is a *SettingError with a nil result, returned before anything is written;
 // a non-finite training loss is an error naming the step, with the rows so far; a closed
-// c.Stop returns ErrInterrupted after a checkpoint.
+// c.Stop returns ErrInterrupted after the current step and a checkpoint (with a nil result if
+// it closed before the run started).
 //
 // With c.OutDir the run is crash-safe (package runs): run.json first, then after each evaluation
 // metrics.csv (written before the checkpoint of the same step, so a checkpoint never lacks its
@@ -412,6 +413,17 @@ func Train(b compute.Backend, data *MNIST, c RunConfig) (*RunResult, error) {
 	c, err := c.withDefaults(data)
 	if err != nil {
 		return nil, err
+	}
+	stopped := func() bool {
+		select {
+		case <-c.Stop:
+			return true
+		default:
+			return false
+		}
+	}
+	if stopped() {
+		return nil, ErrInterrupted
 	}
 	modelFn := modelFns[c.Model]
 	opt, err := c.optimizer()
@@ -533,14 +545,6 @@ func Train(b compute.Backend, data *MNIST, c RunConfig) (*RunResult, error) {
 		}
 		store.SetParam(paramSeconds, seconds())
 		return errors.Join(writeMetrics(), ckpt.Save())
-	}
-	stopped := func() bool {
-		select {
-		case <-c.Stop:
-			return true
-		default:
-			return false
-		}
 	}
 	if stopped() {
 		return res, ErrInterrupted
