@@ -51,6 +51,14 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
 
+	// Start-up (data, backend, restoring a checkpoint, compiling) measured as a resume of the
+	// finished run: it has nothing left to train.
+	t0 = time.Now()
+	if code, _, stderr := runChild(t, append(chaosArgs, "-out", ref, "-resume"), 0, nil); code != 0 {
+		t.Fatalf("resuming a finished run: exit %d: %s", code, stderr)
+	}
+	startup := time.Since(t0)
+
 	signals := make([]syscall.Signal, 0, kills+ints)
 	for range kills {
 		signals = append(signals, syscall.SIGKILL)
@@ -68,10 +76,16 @@ func TestChaos(t *testing.T) {
 		return append(chaosArgs, "-out", dir)
 	}
 	counts := map[string]int{}
+	var steps []string
 	for _, sig := range signals {
-		// Mean delay wall/(n+1): the signals land before the run can finish.
-		delay := time.Duration(rng.Float64() * 2 * float64(wall) / float64(len(signals)+1))
+		// One signal in five during start-up, the others after it, at a mean of 1/(n+1) of the
+		// training time: the signals land before the run can finish.
+		delay := time.Duration(rng.Float64() * float64(startup))
+		if rng.IntN(5) > 0 {
+			delay = startup + time.Duration(rng.Float64()*2*float64(wall-startup)/float64(len(signals)+1))
+		}
 		code, _, errText := runChild(t, start(), delay, sig)
+		steps = append(steps, fmt.Sprint(newestCheckpoint(t, filepath.Join(dir, "checkpoint"))))
 		switch {
 		case code == 0:
 			counts["finished before its signal"]++
@@ -90,7 +104,8 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("final resume: exit %d: %s", code, errText)
 	}
 	unreadable, _ := os.ReadDir(filepath.Join(dir, "checkpoint", "unreadable"))
-	t.Logf("chaos: uninterrupted run %v; %d signals: %v; unreadable checkpoints: %d", wall.Round(time.Millisecond), len(signals), counts, len(unreadable))
+	t.Logf("chaos: uninterrupted run %v (start-up %v); %d signals: %v; newest checkpoint after each: steps %s; unreadable checkpoints: %d",
+		wall.Round(time.Millisecond), startup.Round(time.Millisecond), len(signals), counts, strings.Join(steps, " "), len(unreadable))
 	if len(unreadable) != 0 {
 		t.Errorf("%d checkpoints were torn", len(unreadable))
 	}
@@ -168,6 +183,21 @@ func metricsWithoutSeconds(t *testing.T, dir string) []string {
 		rows = append(rows, strings.Join(append(f[:2:2], f[3:]...), ","))
 	}
 	return rows
+}
+
+// newestCheckpoint returns the step of the newest checkpoint in dir (-1 if none).
+func newestCheckpoint(t *testing.T, dir string) int {
+	entries, _ := os.ReadDir(dir)
+	newest := -1
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if _, step, found := strings.Cut(name, "-step-"); ok && found {
+			if n, err := strconv.Atoi(step); err == nil && n > newest {
+				newest = n
+			}
+		}
+	}
+	return newest
 }
 
 func envInt(t *testing.T, name string, def int) int {
