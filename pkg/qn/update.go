@@ -131,11 +131,15 @@ func (ap *Approx) Update(dir *mat.VecDense) (Change, error) {
 		w.MulVec(ap.z.T(), &u)
 		wn := mat.Norm(&w, 2)
 		if wn > 0 {
-			w.ScaleVec(1/wn, &w)
+			// Divide rather than scale by 1/‖w‖: once Z has shrunk to subnormal entries
+			// (G = A to rounding), 1/‖w‖ overflows and ŵ would be NaN.
+			for i := range w.Len() {
+				w.SetVec(i, w.AtVec(i)/wn)
+			}
 			p.MulVec(ap.z, &w)
 		}
 		// The safeguard uᵀRu > r·‖u‖·‖Ru‖, divided by ‖w‖ (‖u‖ = 1).
-		if wn == 0 || wn <= sr1Skip*mat.Norm(&p, 2) {
+		if wn == 0 || !(wn > sr1Skip*mat.Norm(&p, 2)) {
 			return Change{Skipped: true}, nil
 		}
 		qv := q.lambdaOfGrad(&p) // (Ru)ᵀA⁻¹(Ru)/uᵀRu = pᵀA⁻¹p
@@ -169,7 +173,7 @@ func (q *Quadratic) Whitened(g mat.Symmetric) (eig []float64, sigma float64) {
 		}
 	}
 	var es mat.EigenSym
-	if !es.Factorize(s, false) {
+	if !factorizeValues(&es, s) {
 		nan := make([]float64, n)
 		for i := range nan {
 			nan[i] = math.NaN()
@@ -177,4 +181,18 @@ func (q *Quadratic) Whitened(g mat.Symmetric) (eig []float64, sigma float64) {
 		return nan, sigma
 	}
 	return es.Values(nil), sigma
+}
+
+// factorizeValues is es.Factorize(s, false), falling back to computing eigenvectors too where
+// gonum (v0.17.0) panics: its eigenvalue-only path (Dsterf) rescales a block of the tridiagonal
+// form whose norm is below ≈1e-122 with the wrong leading dimension ("lapack: insufficient
+// length of a"), e.g. for G − A = [[0, 1e-140], [1e-140, 0]]. The path with vectors (Dsteqr)
+// rescales correctly.
+func factorizeValues(es *mat.EigenSym, s mat.Symmetric) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok = es.Factorize(s, true)
+		}
+	}()
+	return es.Factorize(s, false)
 }
