@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -243,36 +244,109 @@ func TestDirectionBadInputExitsTwo(t *testing.T) {
 	}
 }
 
+// TestDirectionFlagsAndRangesExitTwo: bad flags, outputs and values that float32 (or float64)
+// cannot hold exit 2 with one line naming the flag, or the file and the element; the output
+// file is checked before the run.
+func TestDirectionFlagsAndRangesExitTwo(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.json")
+	good := `{"s":[[1,0],[0,1]],"y":[[2,0],[0,4]],"g":[2,4]}`
+	for _, c := range []struct {
+		json string
+		args []string
+		want string
+	}{
+		{good, []string{"-m", "-1"}, "-m -1: must be ≥ 0"},
+		{good, []string{"-eps", "NaN"}, "-eps NaN: must be ≥ 0 and < 1"},
+		{good, []string{"-eps", "Inf"}, "-eps Inf: must be ≥ 0 and < 1"},
+		{good, []string{"-eps", "-1e-8"}, "-eps -1e-08: must be ≥ 0 and < 1"},
+		{good, []string{"-eps", "1"}, "-eps 1: must be ≥ 0 and < 1"},
+		{good, []string{"-m", "x"}, "-m"},
+		{good, []string{"-out", filepath.Join(dir, "missing", "d.json")}, "-out " + filepath.Join(dir, "missing", "d.json") + ": cannot create: no such file or directory"},
+		{good, []string{"-out", dir}, "-out " + dir + ": is a directory"},
+		{good, []string{"-in", dir}, "-in " + dir + ": is a directory"},
+		{`{"s":[[1,2,3,1e39]],"y":[[1,2,3,4]],"g":[1,2,3,4]}`, []string{"-dtype", "float32"}, "in.json: s[0][3] = 1e+39 overflows float32"},
+		{`{"s":[[1,2,3,4]],"y":[[1,2,3,-4e38]],"g":[1,2,3,4]}`, []string{"-dtype", "float32"}, "in.json: y[0][3] = -4e+38 overflows float32"},
+		{`{"s":[[1,2]],"y":[[1,2]],"g":[1e300,2]}`, []string{"-dtype", "float32"}, "in.json: g[0] = 1e+300 overflows float32"},
+		{`{"s":[[1,2,3,1e-50]],"y":[[1,2,3,4]],"g":[1,2,3,4]}`, []string{"-dtype", "float32"}, "in.json: s[0][3] = 1e-50 underflows float32 to 0"},
+		{`{"s":[[1,2]],"y":[[1,2]],"g":[-1e-46,2]}`, []string{"-dtype", "float32"}, "in.json: g[0] = -1e-46 underflows float32 to 0"},
+		{`{"s":[[1e-20,1e-20]],"y":[[1e-20,1e-20]],"g":[1,2]}`, []string{"-dtype", "float32"}, "in.json: pair 0: yᵀs = 2e-40 underflows float32"},
+		{`{"s":[[1,1],[1e20,1e20]],"y":[[1,2],[1e20,1e20]],"g":[1,2]}`, []string{"-dtype", "float32"}, "in.json: pair 1: yᵀs = 2e+40 overflows float32"},
+		{`{"s":[[-2.5625e25]],"y":[[-2.5625e-18]],"g":[3e-23]}`, []string{"-dtype", "float32"}, "in.json: pair 0: γ = yᵀs/yᵀy = 1e+43 overflows float32"},
+		{`{"s":[[1,1]],"y":[[1,1]],"g":[3e38,3e38]}`, []string{"-dtype", "float32"}, "in.json: d[0] = NaN: the two-loop recursion overflows float32"},
+		{`{"s":[[1,1]],"y":[[1,1]],"g":[1e308,1e308]}`, nil, "in.json: d[0] = NaN: the two-loop recursion overflows float64"},
+	} {
+		if err := os.WriteFile(in, []byte(c.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"direction", "-in", in}, c.args...)
+		code, stdout, stderr := runCLI(args...)
+		if code != 2 || !strings.Contains(lastLine(stderr), c.want) || stdout != "" || messages(stderr, "qnlab direction: ") > 2 {
+			t.Errorf("%q on %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, c.json, code, stdout, stderr, c.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("refused runs left files: %v", entries)
+	}
+	// Accepted: -m beyond the pairs allocates nothing; -eps 0 means the default; float32 runs.
+	if err := os.WriteFile(in, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-m", "1000000000000"}, {"-eps", "0"}, {"-dtype", "float32"}, {"-dtype", "float32", "-m", "1"}} {
+		code, stdout, stderr := runCLI(append([]string{"direction", "-in", in}, args...)...)
+		var out directionOutput
+		if err := json.Unmarshal([]byte(stdout), &out); code != 0 || err != nil || len(out.D) != 2 {
+			t.Errorf("%q: exit %d, stdout %q (%v), stderr %q", args, code, stdout, err, stderr)
+		}
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
 
-// FuzzDirectionInput: any input file gives exit 0 with finite JSON, or exit 2; never a panic.
+// FuzzDirectionInput: any input file, in float64 or float32 (chosen by the fuzzer) and with
+// -m 0…3, gives exit 0 with finite JSON or exit 2 with a one-line message naming the file;
+// never exit 1 and never a panic.
 func FuzzDirectionInput(f *testing.F) {
-	f.Add([]byte(`{"s":[[1,0],[0,1]],"y":[[2,0],[0,4]],"g":[2,4]}`))
-	f.Add([]byte(`{"s":[[1e308,1]],"y":[[1e308,1]],"g":[1,1]}`))
-	f.Add([]byte(`{"s":[[0,0]],"y":[[0,0]],"g":[0,0]}`))
-	f.Add([]byte(`{"s":[[1]],"y":[[-1]],"g":[1e-320]}`))
+	for _, seed := range []string{
+		`{"s":[[1,0],[0,1]],"y":[[2,0],[0,4]],"g":[2,4]}`,
+		`{"s":[[1e308,1]],"y":[[1e308,1]],"g":[1,1]}`,
+		`{"s":[[0,0]],"y":[[0,0]],"g":[0,0]}`,
+		`{"s":[[1]],"y":[[-1]],"g":[1e-320]}`,
+		`{"s":[[1,2,3,1e39]],"y":[[1,2,3,4]],"g":[1,2,3,4]}`,
+		`{"s":[[1,2,3,1e-50]],"y":[[1,2,3,4]],"g":[1,2,3,4]}`,
+		`{"s":[[1e-20,1e-20]],"y":[[1e-20,1e-20]],"g":[1,2]}`,
+		`{"s":[[1,1]],"y":[[1,1]],"g":[3e38,3e38]}`,
+		`{"s":[[1,1]],"y":[[1,1]],"g":[1e308,1e308]}`,
+		`{"s":[[-2.5625e25]],"y":[[-2.5625e-18]],"g":[3e-23]}`,
+	} {
+		f.Add([]byte(seed), byte(0))
+		f.Add([]byte(seed), byte(1))
+	}
 	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Fuzz(func(t *testing.T, data []byte, opts byte) {
 		path := filepath.Join(dir, "f.json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		code, stdout, stderr := runCLI("direction", "-in", path)
+		dtype := []string{"float64", "float32"}[opts&1]
+		args := []string{"direction", "-in", path, "-dtype", dtype, "-m", strconv.Itoa(int(opts>>1) % 4)}
+		code, stdout, stderr := runCLI(args...)
 		switch code {
 		case 0:
 			var out directionOutput
 			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
-				t.Fatalf("exit 0 but output %q: %v", stdout, err)
+				t.Fatalf("%v: exit 0 but output %q: %v", args, stdout, err)
 			}
-		case 1, 2:
-			if stderr == "" {
-				t.Fatal("non-zero exit without a message")
+		case 2:
+			msg := lastLine(stderr)
+			if !strings.HasPrefix(msg, "qnlab direction: ") || !strings.Contains(msg, "f.json") {
+				t.Fatalf("%v: exit 2 with message %q, want one line naming the file", args, msg)
 			}
 		default:
-			t.Fatalf("exit %d", code)
+			t.Fatalf("%v: exit %d (want 0 or 2): %s", args, code, stderr)
 		}
 	})
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -52,4 +55,43 @@ func gigabytes(b float64) string {
 		return fmt.Sprintf("%.2g GB", gb)
 	}
 	return fmt.Sprintf("%.1f GB", gb)
+}
+
+// checkWritable refuses an output path that cannot be written, before a run spends time on a
+// result it could not save: a directory, a path in a missing or unwritable directory, or a
+// file that cannot be opened for writing. flagName names the flag in the message. It leaves
+// an existing file unchanged and creates none.
+func checkWritable(flagName, path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return badInput("%s %s: is a directory", flagName, path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return badInput("%s %s: cannot write: %v", flagName, path, pathErr(err))
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".qnlab-check-*")
+	if err != nil {
+		return badInput("%s %s: cannot create: %v", flagName, path, pathErr(err))
+	}
+	f.Close()
+	_ = os.Remove(f.Name()) // a probe left behind is harmless
+	return nil
+}
+
+// pathErr returns the cause of a *fs.PathError ("permission denied"), whose own message names
+// a path the user did not give.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// flagNum formats a float flag's value as the user would type it: "Inf", "-Inf", "NaN", 1e-05.
+func flagNum(v float64) string {
+	return strings.TrimPrefix(strconv.FormatFloat(v, 'g', -1, 64), "+")
 }

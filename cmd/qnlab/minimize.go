@@ -3,12 +3,17 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/funcs"
@@ -46,11 +51,9 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	f, err := funcs.ByName(*name, *dim)
-	if err != nil {
-		return usageError{err}
-	}
 	s := lbfgs.Settings{M: *m, GradTol: *tol, MaxIterations: *maxIter}
 	switch *method {
 	case "lbfgs":
@@ -60,11 +63,11 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	default:
 		return badInput("-method %q: want lbfgs or gd", *method)
 	}
+	if !(*lr > 0) || math.IsInf(*lr, 0) {
+		return badInput("-lr %s: must be finite and > 0", flagNum(*lr))
+	}
 	switch *lsName {
 	case "fixed":
-		if !(*lr > 0) {
-			return badInput("-lr %g: must be > 0", *lr)
-		}
 		s.LineSearch = lbfgs.Fixed{Step: *lr}
 	case "armijo":
 		s.LineSearch = lbfgs.Armijo{}
@@ -73,23 +76,54 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	default:
 		return badInput("-linesearch %q: want fixed, armijo or wolfe", *lsName)
 	}
+	if set["lr"] && *lsName != "fixed" {
+		return badInput("-lr applies only with -linesearch fixed (-linesearch %s chooses its own steps)", *lsName)
+	}
 	if *m < 1 {
 		return badInput("-m %d: must be ≥ 1", *m)
 	}
-	if !(*tol > 0) {
-		return badInput("-tol %g: must be > 0", *tol)
+	if !(*tol > 0) || math.IsInf(*tol, 0) {
+		return badInput("-tol %s: must be finite and > 0", flagNum(*tol))
 	}
 	if *maxIter < 1 {
 		return badInput("-maxiter %d: must be ≥ 1", *maxIter)
 	}
-	x0 := append([]float64(nil), f.Start...)
+	var x0Given []float64
 	if *x0Flag != "" {
-		if x0, err = parseVector(*x0Flag); err != nil {
+		var err error
+		if x0Given, err = parseVector(*x0Flag); err != nil {
 			return badInput("-x0: %v", err)
 		}
-		if len(x0) != f.Dim {
-			return badInput("-x0 has %d values, %s has dimension %d", len(x0), f.Name, f.Dim)
+	}
+	if *tracePath != "" {
+		if err := checkWritable("-trace", *tracePath); err != nil {
+			return err
 		}
+	}
+	if !slices.ContainsFunc(funcs.Names(), func(n string) bool { return strings.EqualFold(n, strings.TrimSpace(*name)) }) {
+		_, err := funcs.ByName(*name, *dim) // allocates nothing for an unknown name
+		return usageError{err}
+	}
+	if *dim > 0 {
+		pairs, what := 0, fmt.Sprintf("-dim %d with -method gd and -maxiter %d", *dim, *maxIter)
+		if s.Method == lbfgs.LBFGS {
+			pairs = min(*m, *maxIter)
+			what = fmt.Sprintf("-dim %d with -m %d and -maxiter %d", *dim, *m, *maxIter)
+		}
+		if err := checkMemory(what, minimizeMemory(*dim, pairs, *maxIter)); err != nil {
+			return err
+		}
+	}
+	f, err := funcs.ByName(*name, *dim)
+	if err != nil {
+		return usageError{err}
+	}
+	x0 := append([]float64(nil), f.Start...)
+	if x0Given != nil {
+		if len(x0Given) != f.Dim {
+			return badInput("-x0 has %d values, %s has dimension %d", len(x0Given), f.Name, f.Dim)
+		}
+		x0 = x0Given
 	}
 	if *seed != 0 {
 		rng := rand.New(rand.NewPCG(*seed, 0))
@@ -102,12 +136,15 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if !*asJSON {
-		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %s with %v line search; %s\n", f.Name, f.Dim, s.Method, s.LineSearch, backend.Describe(b))
-	}
 	eval, err := f.Evaluator(b)
 	if err != nil {
 		return err
+	}
+	if err := checkStart(eval, x0, *x0Flag != "", *seed); err != nil {
+		return err
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %s with %v line search; %s\n", f.Name, f.Dim, s.Method, s.LineSearch, backend.Describe(b))
 	}
 	res, err := lbfgs.Minimize(eval, x0, s)
 	if err != nil {
@@ -123,12 +160,78 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("result not representable in JSON (f=%g): %w", res.F, err)
 		}
-		_, err = fmt.Fprintf(stdout, "%s\n", out)
+		if _, err := fmt.Fprintf(stdout, "%s\n", out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "status %s after %d iterations, %d evaluations: f = %.6g, ‖∇f‖∞ = %.3g\n",
+			res.Status, res.Iterations, res.Evaluations, res.F, res.GradNorm)
+	}
+	if failed(res.Status) {
+		return fmt.Errorf("run failed: %s after %d iterations (f = %.6g, ‖∇f‖∞ = %.3g > -tol %g)",
+			res.Status, res.Iterations, res.F, res.GradNorm, *tol)
+	}
+	return nil
+}
+
+// failed reports whether a run that ended with status st failed (exit 1). LineSearchFailure
+// is a failure: no step decreased f, even along −∇f, before ‖∇f‖∞ reached the tolerance.
+// NotTerminated (never returned) and unknown statuses count as failures too. Reaching the
+// tolerance (GradientThreshold, FunctionConvergence) or a budget (IterationLimit,
+// EvaluationLimit) is a result: exit 0.
+func failed(st lbfgs.Status) bool {
+	switch st {
+	case lbfgs.GradientThreshold, lbfgs.FunctionConvergence, lbfgs.IterationLimit, lbfgs.EvaluationLimit:
+		return false
+	}
+	return true
+}
+
+// checkStart evaluates f once at x0 and refuses a start where f or ∇f is not finite (bad
+// input: the run could not take a step). fromFlag says x0 came from -x0; seed is -seed.
+func checkStart(eval *funcs.Evaluator, x0 []float64, fromFlag bool, seed uint64) error {
+	g := make([]float64, len(x0))
+	fx, err := eval.Eval(x0, g)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "status %s after %d iterations, %d evaluations: f = %.6g, ‖∇f‖∞ = %.3g\n",
-		res.Status, res.Iterations, res.Evaluations, res.F, res.GradNorm)
+	where := "-x0"
+	if !fromFlag {
+		where = "the standard start"
+	}
+	if seed != 0 {
+		where += fmt.Sprintf(" perturbed by -seed %d", seed)
+	}
+	if math.IsNaN(fx) || math.IsInf(fx, 0) {
+		return badInput("%s: f(x0) = %g is not finite", where, fx)
+	}
+	for i, v := range g {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return badInput("%s: ∇f(x0)[%d] = %g is not finite", where, i, v)
+		}
+	}
 	return nil
+}
+
+// minimizeMemory estimates minimize's peak memory in bytes for dimension n with at most pairs
+// curvature pairs (0 for gradient descent) and maxIter iterations: per coordinate a base (x,
+// ∇f, the graph's buffers, the line search's trial points) and a cost per pair (s, y, the
+// kernel's copies and the two-loop's temporaries), plus the kernel's compiled graphs, one per
+// history length 1…pairs with a node set per pair (≈ pairs²), plus the trace. Least-squares
+// fit n·(490 + 86·pairs) + 14 KB·pairs² to peak RSS (/usr/bin/time, rosenbrock, -tol 1e-300,
+// -maxiter = m + 2 so that the history fills; 2026-12-02), then ×1.5: the fit is 0.68× the
+// measurement at n = 1e4, where the garbage collector lets the heap grow to twice the live
+// graphs. Measured (MB):
+//
+//	n = 1e4: m 10: 30, 50: 127, 100: 342, 200: 1079, 400: 3209
+//	n = 1e5: m 10: 140, 50: 585, 100: 1229, 200: 3175; gd: 70
+//	n = 1e6: m 10: 993–1342, 25: 2616, 50: 4282–4835; gd: 492
+//	n = 4e6: m 10: 4268; gd: 2207
+//	n = 100, 1000: m 200: 427, 522; n = 1000, m 300: 1135
+func minimizeMemory(n, pairs, maxIter int) float64 {
+	d, k := float64(n), float64(pairs)
+	trace := 2 * float64(maxIter) * float64(unsafe.Sizeof(lbfgs.Iteration{}))
+	return 50e6 + 1.5*(d*(490+86*k)+14e3*k*k) + trace
 }
 
 // parseVector reads "v,v,…".
@@ -137,8 +240,11 @@ func parseVector(s string) ([]float64, error) {
 	v := make([]float64, len(parts))
 	for i, p := range parts {
 		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return nil, fmt.Errorf("value %d (%q) is not a number", i+1, p)
+		}
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("value %d (%q) is not a finite number", i+1, p)
 		}
 		v[i] = x
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"qnlab/pkg/lbfgs"
 )
 
 // TestMinimizeRosenbrock100 is issue #4's acceptance run: f ≤ 1e-12 with no more evaluations
@@ -41,7 +43,10 @@ func TestMinimizeRosenbrock100(t *testing.T) {
 	}
 }
 
+// TestMinimizeBadInputExitsTwo: every bad flag value, start or output path exits 2 with one
+// line naming it, before the run (nothing on stdout).
 func TestMinimizeBadInputExitsTwo(t *testing.T) {
+	dir := t.TempDir()
 	for _, c := range []struct {
 		args []string
 		want string
@@ -57,11 +62,116 @@ func TestMinimizeBadInputExitsTwo(t *testing.T) {
 		{[]string{"-m", "0"}, "-m"},
 		{[]string{"-tol", "-1"}, "-tol"},
 		{[]string{"-maxiter", "0"}, "-maxiter"},
+		// issue 9
+		{[]string{"-x0", "NaN,1"}, `-x0: value 1 ("NaN") is not a finite number`},
+		{[]string{"-x0", "1,Inf"}, `-x0: value 2 ("Inf") is not a finite number`},
+		{[]string{"-x0", "-Inf,1"}, `-x0: value 1 ("-Inf") is not a finite number`},
+		{[]string{"-x0", "1e400,1"}, `-x0: value 1 ("1e400") is not a finite number`},
+		{[]string{"-func", "rosenbrock", "-x0", "1e200,1e200"}, "-x0: f(x0) = +Inf is not finite"},
+		{[]string{"-func", "rastrigin", "-dim", "1", "-x0", "1e308"}, "-x0: f(x0) = NaN is not finite"},
+		{[]string{"-linesearch", "fixed", "-lr", "Inf"}, "-lr Inf: must be finite and > 0"},
+		{[]string{"-linesearch", "fixed", "-lr", "NaN"}, "-lr NaN: must be finite and > 0"},
+		{[]string{"-linesearch", "fixed", "-lr", "-0.1"}, "-lr -0.1: must be finite and > 0"},
+		{[]string{"-lr", "0.1"}, "-lr applies only with -linesearch fixed"},
+		{[]string{"-tol", "Inf"}, "-tol Inf: must be finite and > 0"},
+		{[]string{"-tol", "NaN"}, "-tol NaN: must be finite and > 0"},
+		{[]string{"-tol", "0"}, "-tol 0: must be finite and > 0"},
+		{[]string{"-m", "-3"}, "-m -3: must be ≥ 1"},
+		{[]string{"-maxiter", "-1"}, "-maxiter -1: must be ≥ 1"},
+		{[]string{"-dim", "-5"}, "dimension n ≥ 2, got -5"},
+		{[]string{"-dim", "abc"}, "-dim"},
+		{[]string{"-dim", "1e3"}, "-dim"},
+		{[]string{"-seed", "-1"}, "-seed"},
+		{[]string{"-json=maybe"}, "-json"},
+		{[]string{"-trace", filepath.Join(dir, "missing", "t.csv")}, "-trace " + filepath.Join(dir, "missing", "t.csv") + ": cannot create: no such file or directory"},
+		{[]string{"-trace", dir}, "-trace " + dir + ": is a directory"},
+		{[]string{"extra"}, "unexpected arguments"},
 	} {
-		code, _, stderr := runCLI(append([]string{"minimize"}, c.args...)...)
-		if code != 2 || !strings.Contains(stderr, c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", c.args, code, stderr, c.want)
+		code, stdout, stderr := runCLI(append([]string{"minimize"}, c.args...)...)
+		msg := lastLine(stderr)
+		if code != 2 || !strings.Contains(msg, c.want) || stdout != "" || messages(stderr, "qnlab minimize: ") != 1 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2, one line mentioning %q, no output", c.args, code, stdout, stderr, c.want)
 		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused runs left files: %v", entries)
+	}
+}
+
+// messages counts the lines of stderr that start with prefix.
+func messages(stderr, prefix string) int {
+	n := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestMinimizeExitCodes: a run that ends in a failure status exits 1 with one line saying so,
+// after printing its result; converging or reaching the iteration limit exits 0.
+func TestMinimizeExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		code   int
+		status string
+	}{
+		{[]string{"-func", "rosenbrock"}, 0, "gradient threshold"},
+		{[]string{"-func", "rosenbrock", "-maxiter", "3"}, 0, "iteration limit"},
+		{[]string{"-func", "rosenbrock", "-method", "gd", "-linesearch", "armijo", "-maxiter", "5"}, 0, "iteration limit"},
+		{[]string{"-func", "rosenbrock", "-linesearch", "fixed", "-lr", "1e300"}, 1, "line search failure"},
+		{[]string{"-func", "rastrigin", "-dim", "3", "-tol", "1e-300"}, 1, "line search failure"},
+	} {
+		code, stdout, stderr := runCLI(append([]string{"minimize", "-json"}, c.args...)...)
+		var out minimizeOutput
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil {
+			t.Errorf("%q: no JSON result (%v): stdout %q, stderr %q", c.args, err, stdout, stderr)
+			continue
+		}
+		if code != c.code || out.Status != c.status {
+			t.Errorf("%q: exit %d, status %q; want exit %d, status %q (stderr %q)", c.args, code, out.Status, c.code, c.status, stderr)
+		}
+		if wantMsg := "qnlab minimize: run failed: " + c.status; c.code == 1 && (lastLine(stderr) != strings.TrimSpace(stderr) || !strings.HasPrefix(stderr, wantMsg)) {
+			t.Errorf("%q: stderr %q, want one line starting %q", c.args, stderr, wantMsg)
+		}
+	}
+}
+
+func TestMinimizeFailedStatuses(t *testing.T) {
+	for st, want := range map[lbfgs.Status]bool{
+		lbfgs.NotTerminated: true, lbfgs.GradientThreshold: false, lbfgs.FunctionConvergence: false,
+		lbfgs.IterationLimit: false, lbfgs.EvaluationLimit: false, lbfgs.LineSearchFailure: true, lbfgs.Status(99): true,
+	} {
+		if got := failed(st); got != want {
+			t.Errorf("failed(%v) = %v, want %v", st, got, want)
+		}
+	}
+}
+
+// TestMinimizeTraceCheckedFirst: -trace to an unwritable path is refused before the run, and a
+// writable one is written after it even when the run fails.
+func TestMinimizeTraceCheckedFirst(t *testing.T) {
+	ro := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.CreateTemp(ro, "probe"); err == nil { // root ignores permissions
+		f.Close()
+		os.Remove(f.Name())
+	} else {
+		path := filepath.Join(ro, "t.csv")
+		code, stdout, stderr := runCLI("minimize", "-trace", path)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "-trace "+path+": cannot create: permission denied") {
+			t.Errorf("read-only directory: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "t.csv")
+	code, _, stderr := runCLI("minimize", "-linesearch", "fixed", "-lr", "1e300", "-trace", path)
+	data, err := os.ReadFile(path)
+	if code != 1 || err != nil || !strings.HasPrefix(string(data), "k,f,gnorm,step,evals\n0,") {
+		t.Errorf("failed run: exit %d (%s), trace %q, %v; want exit 1 and the trace", code, stderr, data, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -425,10 +426,10 @@ func TestRatesBadInput(t *testing.T) {
 		{append([]string{"-method", "greedy", "-update", "lbfgs"}, gen...), `unknown update "lbfgs"`},
 		{append([]string{"-method", "greedy", "-spectrum", "flat"}, gen...), `unknown spectrum "flat"`},
 		{[]string{"-method", "greedy", "-n", "4", "-mu", "1"}, "-L is required without -matrix"},
-		{[]string{"-method", "greedy", "-n", "0", "-mu", "1", "-L", "10"}, "n=0 must be ≥ 1"},
-		{[]string{"-method", "greedy", "-n", "4", "-mu", "0", "-L", "10"}, "μ=0 must be finite and > 0"},
-		{[]string{"-method", "greedy", "-n", "4", "-mu", "20", "-L", "10"}, "μ=20 must be ≤ L=10"},
-		{append([]string{"-method", "greedy", "-iters", "-1"}, gen...), "-iters=-1"},
+		{[]string{"-method", "greedy", "-n", "0", "-mu", "1", "-L", "10"}, "-n 0: must be ≥ 1"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "0", "-L", "10"}, "-mu 0: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "20", "-L", "10"}, "-mu 20 is larger than -L 10"},
+		{append([]string{"-method", "greedy", "-iters", "-1"}, gen...), "-iters -1: must be ≥ 0"},
 		{[]string{"-method", "greedy", "-matrix", good, "-n", "2"}, "-n does not apply with -matrix"},
 		{[]string{"-method", "greedy", "-matrix", write("nonsym.csv", "2,1\n0.5,2\n")}, "not symmetric"},
 		{[]string{"-method", "greedy", "-matrix", write("indef.csv", "1,2\n2,1\n")}, "not positive definite"},
@@ -439,11 +440,78 @@ func TestRatesBadInput(t *testing.T) {
 		{[]string{"-method", "greedy", "-matrix", good, "-b", write("b3.csv", "1,2,3\n")}, "3 values, want n=2"},
 		{append([]string{"-method", "greedy", "-x0", write("x1.csv", "1\n")}, gen...), "1 values, want n=4"},
 		{append([]string{"-method", "greedy", "extra"}, gen...), "unexpected arguments"},
+		// issue 9: every flag's NaN, Inf, negative, zero, huge and wrong-type values
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1e-300", "-L", "1e300"}, "-mu 1e-300 -L 1e+300: the condition number L/μ ≈ 1e600 overflows float64"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1e-10", "-L", "1e10"}, "-mu 1e-10 -L 1e+10: the condition number L/μ = 1e+20 is too large"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1", "-L", "1e16"}, "-mu 1 -L 1e+16: the condition number L/μ = 1e+16 is too large"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1e-300", "-L", "1e-299"}, "-mu 1e-300: must be between 1e-150 and 1e+150"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1e200", "-L", "1e201"}, "-L 1e+201: must be between 1e-150 and 1e+150"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "NaN", "-L", "10"}, "-mu NaN: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "Inf", "-L", "10"}, "-mu Inf: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "-1", "-L", "10"}, "-mu -1: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1", "-L", "NaN"}, "-L NaN: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1", "-L", "Inf"}, "-L Inf: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "1", "-L", "0"}, "-L 0: must be finite and > 0"},
+		{[]string{"-method", "greedy", "-n", "-3", "-mu", "1", "-L", "10"}, "-n -3: must be ≥ 1"},
+		{[]string{"-method", "greedy", "-n", "four", "-mu", "1", "-L", "10"}, "-n"},
+		{[]string{"-method", "greedy", "-n", "4", "-mu", "x", "-L", "10"}, "-mu"},
+		{append([]string{"-method", "greedy", "-seed", "-1"}, gen...), "-seed"},
+		{append([]string{"-method", "greedy", "-iters", "1.5"}, gen...), "-iters"},
+		{append([]string{"-method", "greedy", "-out", filepath.Join(dir, "missing", "r.csv")}, gen...), "-out " + filepath.Join(dir, "missing", "r.csv") + ": cannot create: no such file or directory"},
+		{append([]string{"-method", "greedy", "-out", dir}, gen...), "-out " + dir + ": is a directory"},
+		{append([]string{"-method", "greedy", "-b", write("bbig.csv", "1e300,1e300,1e300,1e300\n")}, gen...), "λ_0 = ∇f(x_0)ᵀA⁻¹∇f(x_0) = +Inf overflows float64; rescale -b"},
+		{[]string{"-method", "greedy", "-matrix", good, "-x0", write("xbig.csv", "1e300,1e300\n")}, "rescale -matrix, -x0"},
+		{[]string{"-method", "greedy", "-matrix", write("inf.csv", "1,0\n0,1e400\n")}, "not a finite number"},
+		{[]string{"-method", "greedy", "-matrix", dir}, dir},
+		{[]string{"-method", "greedy", "-matrix", write("huge.csv", "3e243,0\n0,3e236\n")}, "huge.csv: A's eigenvalues span [3e+236, 3e+243]; they must lie between 1e-150 and 1e+150"},
+		{[]string{"-method", "greedy", "-matrix", write("tiny.csv", "3e-187,0\n0,3e-180\n")}, "tiny.csv: A's eigenvalues span [3e-187, 3e-180]"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(append([]string{"rates"}, c.args...), &out, &errb)
-		if code != 2 || !strings.Contains(errb.String(), c.want) {
-			t.Errorf("rates %q: exit %d, stderr %q; want exit 2 and %q", c.args, code, errb.String(), c.want)
+		msg := lastLine(errb.String())
+		if code != 2 || !strings.Contains(msg, c.want) || out.Len() != 0 || messages(errb.String(), "qnlab rates: ") != 1 {
+			t.Errorf("rates %q: exit %d, stdout %q, stderr %q; want exit 2, one line with %q, no output", c.args, code, out.String(), errb.String(), c.want)
+		}
+		if !slices.Contains(c.args, "-matrix") && (strings.Contains(msg, "qn: A") || strings.Contains(msg, "singular")) {
+			t.Errorf("rates %q: %q blames a matrix the user did not give", c.args, msg)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a refused -out created its directory")
+	}
+}
+
+// TestRatesSR1PastConvergence: classical SR1 on n = 3 runs its default 52 steps, past the
+// point where G = A to rounding, with finite rows (it used to fail at step 45 with NaN in G).
+func TestRatesSR1PastConvergence(t *testing.T) {
+	for _, seed := range []string{"1", "2", "3"} {
+		for _, method := range []string{"classical", "random"} {
+			_, rows := runRatesCSV(t, "-method", method, "-update", "sr1", "-n", "3", "-mu", "1", "-L", "1000", "-seed", seed)
+			if len(rows) != 4*3+40+1 && rows[len(rows)-1][1] != "0" {
+				t.Errorf("%s seed %s: %d rows, want 53 or an exact λ = 0", method, seed, len(rows))
+			}
+			for k, row := range rows {
+				for c := 1; c < len(row); c++ {
+					if v, err := strconv.ParseFloat(row[c], 64); row[c] != "" && (err != nil || math.IsNaN(v) || math.IsInf(v, 0)) {
+						t.Fatalf("%s seed %s row %d column %d = %q", method, seed, k, c, row[c])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRatesTinyWhitenedBlock: A with off-diagonal entries of 1e-140 makes G_0 − A a block of
+// norm 1e-140, on which gonum's eigenvalue-only path panicked; the run completes.
+func TestRatesTinyWhitenedBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "A.csv")
+	if err := os.WriteFile(path, []byte("1,1e-140\n1e-140,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"classical", "greedy", "random"} {
+		_, rows := runRatesCSV(t, "-method", method, "-matrix", path, "-iters", "3")
+		if len(rows) < 2 || rows[0][4] != "1" || rows[0][5] != "1" {
+			t.Errorf("%s: rows %q, want eigenvalues 1, 1 at k = 0", method, rows)
 		}
 	}
 }

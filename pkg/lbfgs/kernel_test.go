@@ -223,68 +223,6 @@ func TestTraceFollowsTheProof(t *testing.T) {
 	}
 }
 
-// FuzzHistoryDescent feeds pairs holding NaN, ±Inf, zeros and negative curvature: the history
-// must stay finite with positive curvature, and the kernel's direction must be a descent
-// direction (gᵀd < 0) for any g ≠ 0.
-func FuzzHistoryDescent(f *testing.F) {
-	f.Add([]byte{0, 4, 5, 6, 7, 8, 9, 10, 3, 3, 3, 3, 12, 13, 14, 15})
-	f.Add([]byte{1, 2, 3, 4, 20, 21, 22, 23, 20, 21, 22, 23, 236, 237, 238, 239, 40, 41, 42, 43})
-	f.Add([]byte{3, 3, 3, 3, 3, 3, 3, 3, 100, 101, 102, 103, 156, 155, 154, 153, 60, 61, 62, 63})
-	f.Add([]byte{12, 20, 28, 36, 44, 52, 60, 68, 76, 84, 92, 100, 108, 116, 124, 132, 140, 148, 156, 164, 172, 180, 188, 196})
-	const d = 4
-	// value maps a byte to NaN, ±Inf, 0 or a number in [−8, 8] in steps of 1/16.
-	value := func(b byte) float64 {
-		switch b % 8 {
-		case 0:
-			return math.NaN()
-		case 1:
-			return math.Inf(1)
-		case 2:
-			return math.Inf(-1)
-		case 3:
-			return 0
-		}
-		return float64(int8(b)) / 16
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) < d {
-			return
-		}
-		h, _ := NewHistory(3, 0)
-		g := make([]float64, d)
-		gzero := true
-		for i := range g {
-			g[i] = float64(int8(data[i])) / 16
-			gzero = gzero && g[i] == 0
-		}
-		for rest := data[d:]; len(rest) >= 2*d; rest = rest[2*d:] {
-			s, y := make([]float64, d), make([]float64, d)
-			for i := range d {
-				s[i], y[i] = value(rest[i]), value(rest[d+i])
-			}
-			_ = h.Push(s, y)
-		}
-		for k, p := range h.Pairs() {
-			if firstNonFinite(p.S) >= 0 || firstNonFinite(p.Y) >= 0 || !(dot(p.S, p.Y) > 0) {
-				t.Fatalf("stored pair %d is non-finite or lacks curvature: %v", k, p)
-			}
-		}
-		if gzero {
-			return
-		}
-		dir, gamma, err := testKernel(t, dtypes.Float64).Direction(h, g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if firstNonFinite(dir) >= 0 || !(gamma > 0) {
-			t.Fatalf("direction %v, γ=%g not finite/positive", dir, gamma)
-		}
-		if gd := dot(g, dir); !(gd < 0) {
-			t.Fatalf("gᵀd = %g ≥ 0 for g=%v, %d pairs: not a descent direction", gd, g, h.Len())
-		}
-	})
-}
-
 func ExampleKernel_Direction() {
 	h, _ := NewHistory(5, 0)
 	_ = h.Push([]float64{1, 0}, []float64{2, 0}) // curvature 2 along e₁
