@@ -3,11 +3,15 @@ package nb
 import (
 	"fmt"
 	"html"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/janpfeifer/gonb/gonbui"
+	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
 
 	"qnlab/pkg/lbfgs"
@@ -150,4 +154,33 @@ func FSeries(name string, r lbfgs.Result, byEvals bool) plots.Series {
 		s.X, s.Y = append(s.X, x), append(s.Y, it.F)
 	}
 	return s
+}
+
+// RelErr returns ‖a − b‖₂ / ‖b‖₂, the relative error of a against the reference b.
+func RelErr(a, b []float64) float64 {
+	var num, den float64
+	for i := range b {
+		num += (a[i] - b[i]) * (a[i] - b[i])
+		den += b[i] * b[i]
+	}
+	return math.Sqrt(num / den)
+}
+
+// MulVec returns A·x.
+func MulVec(A mat.Matrix, x []float64) []float64 {
+	var v mat.VecDense
+	v.MulVec(A, mat.NewVecDense(len(x), x))
+	return v.RawVector().Data
+}
+
+// MedianTime runs f n times and returns the median duration (a timing robust to one slow run).
+func MedianTime(n int, f func()) time.Duration {
+	ts := make([]time.Duration, n)
+	for i := range ts {
+		t0 := time.Now()
+		f()
+		ts[i] = time.Since(t0)
+	}
+	slices.Sort(ts)
+	return ts[n/2]
 }

@@ -2,8 +2,11 @@ package nb
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 
 	"qnlab/pkg/lbfgs"
 )
@@ -65,5 +68,19 @@ func TestPathThinsLongRuns(t *testing.T) {
 	}
 	if f := FSeries("gd", r, true); f.X[10] != 20 || f.Y[10] != 10 {
 		t.Errorf("FSeries by evaluations: x %v, y %v", f.X[10], f.Y[10])
+	}
+}
+
+func TestRelErrMulVecMedianTime(t *testing.T) {
+	if e := RelErr([]float64{3, 4.5}, []float64{3, 4}); math.Abs(e-0.1) > 1e-15 {
+		t.Errorf("RelErr = %g, want 0.1", e)
+	}
+	A := mat.NewDense(2, 2, []float64{1, 2, 3, 4})
+	if got := MulVec(A, []float64{1, 1}); got[0] != 3 || got[1] != 7 {
+		t.Errorf("MulVec = %v", got)
+	}
+	calls := 0
+	if d := MedianTime(5, func() { calls++ }); calls != 5 || d < 0 {
+		t.Errorf("MedianTime: %d calls, %v", calls, d)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"qnlab/pkg/backend"
+	"qnlab/pkg/funcs"
 	"qnlab/pkg/models"
 	"qnlab/pkg/runs"
 )
@@ -25,4 +26,10 @@ func Outcomes(names ...string) []runs.Outcome {
 		outs = append(outs, Must(runs.LoadOutcomes(Saved(name+".gob")))...)
 	}
 	return outs
+}
+
+// Evaluator compiles f's value and gradient on the default backend (funcs.Func.Evaluator), or
+// panics with the first error: nb.Evaluator(funcs.Rosenbrock(2)).
+func Evaluator(f *funcs.Func, err error) *funcs.Evaluator {
+	return Must(Must(f, err).Evaluator(backend.MustDefault()))
 }

@@ -185,6 +185,14 @@ func Column(recs []Record, f func(Record) float64) []float64 {
 	return out
 }
 
+// Ratios returns λ_k/λ_0 for each record of a run.
+func Ratios(recs []Record) []float64 {
+	if len(recs) == 0 {
+		return nil
+	}
+	return Column(recs, func(r Record) float64 { return r.Lambda / recs[0].Lambda })
+}
+
 // Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that is not in [lo, hi): a bound
 // of 1 or more says nothing, and explicit bounds are far above 1 for many steps (and, once
 // below, fall superexponentially).
