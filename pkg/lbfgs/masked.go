@@ -2,6 +2,7 @@ package lbfgs
 
 import (
 	"fmt"
+	"qnlab/internal/enum"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's graph DSL reads best dot-imported.
 )
@@ -18,19 +19,13 @@ const (
 	GammaPaper
 )
 
-func (r GammaRule) String() string {
-	switch r {
-	case GammaNewest:
-		return "newest"
-	case GammaPaper:
-		return "paper"
-	}
-	return fmt.Sprintf("GammaRule(%d)", int(r))
-}
+var gammaNames = enum.Names[GammaRule]{GammaNewest: "newest", GammaPaper: "paper"}
+
+func (r GammaRule) String() string { return gammaNames.String(r, "GammaRule") }
 
 // MarshalText writes the rule's name (for JSON run specifications).
 func (r GammaRule) MarshalText() ([]byte, error) {
-	if r != GammaNewest && r != GammaPaper {
+	if !gammaNames.Valid(r) {
 		return nil, fmt.Errorf("lbfgs: unknown γ rule %d", int(r))
 	}
 	return []byte(r.String()), nil
@@ -46,15 +41,7 @@ func (r *GammaRule) UnmarshalText(text []byte) error {
 }
 
 // ParseGammaRule reads "newest" or "paper".
-func ParseGammaRule(s string) (GammaRule, error) {
-	switch s {
-	case "newest":
-		return GammaNewest, nil
-	case "paper":
-		return GammaPaper, nil
-	}
-	return 0, fmt.Errorf("lbfgs: unknown γ rule %q: want newest or paper", s)
-}
+func ParseGammaRule(s string) (GammaRule, error) { return gammaNames.Parse("lbfgs", "γ rule", s) }
 
 // MaskedDirection is TwoLoop over a fixed-capacity history, as the training optimizer keeps it:
 // s[i] and y[i] (i = 0…m−1) are the slots, each a list of tensors shaped like g, oldest first,

@@ -24,12 +24,12 @@ import (
 // backend transposes (see SimpleCNN).
 func Conv3x3(x, kernel *Node) *Node {
 	if x.Rank() != 4 {
-		panic(fmt.Sprintf("models.Conv3x3: x must be [B, H, W, C], got %s", x.Shape()))
+		panic(fmt.Errorf("models.Conv3x3: x must be [B, H, W, C], got %s", x.Shape()))
 	}
 	d := x.Shape().Dimensions
 	b, h, w, cin := d[0], d[1], d[2], d[3]
 	if kd := kernel.Shape().Dimensions; kernel.Rank() != 4 || kd[0] != 3 || kd[1] != 3 || kd[2] != cin {
-		panic(fmt.Sprintf("models.Conv3x3: kernel must be [3, 3, %d, Cout], got %s", cin, kernel.Shape()))
+		panic(fmt.Errorf("models.Conv3x3: kernel must be [3, 3, %d, Cout], got %s", cin, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[3]
 	patches := Reshape(patches3x3(x), b*h*w, 9*cin)
@@ -72,7 +72,7 @@ func patches3x3(x *Node) *Node {
 // respect to them (hence to x) is a plain product too.
 func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
-		panic(fmt.Sprintf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
+		panic(fmt.Errorf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
 	}
 	hAxis := 1 // [B, H, W, C]
 	if chAxis == 0 {
@@ -82,10 +82,10 @@ func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 	c, h, w := d[chAxis], d[hAxis], d[hAxis+1]
 	b := x.Shape().Size() / (c * h * w)
 	if h%2 != 0 || w%2 != 0 {
-		panic(fmt.Sprintf("models.ConvPool: spatial dimensions must be even, got %s", x.Shape()))
+		panic(fmt.Errorf("models.ConvPool: spatial dimensions must be even, got %s", x.Shape()))
 	}
 	if kd := kernel.Shape().Dimensions; kernel.Rank() != 2 || kd[1] != 9*c+1 {
-		panic(fmt.Sprintf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
+		panic(fmt.Errorf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[0]
 	h2, w2 := h/2, w/2
@@ -162,7 +162,7 @@ func zeroEdge(x *Node, axis int, atStart bool) *Node {
 func MaxPool2(x *Node) *Node {
 	d := x.Shape().Dimensions
 	if x.Rank() != 4 || d[1]%2 != 0 || d[2]%2 != 0 {
-		panic(fmt.Sprintf("models.MaxPool2: x must be [B, H, W, C] with H and W even, got %s", x.Shape()))
+		panic(fmt.Errorf("models.MaxPool2: x must be [B, H, W, C] with H and W even, got %s", x.Shape()))
 	}
 	return pairMax(pairMax(x, 2), 1) // horizontal pairs first: row-major tie-breaking
 }

@@ -74,7 +74,7 @@ func MLP(scope *model.Scope, images *Node) *Node {
 // [B, 28, 28, 1] tensor; it accepts [B, 28, 28] and [B, 784] by reshaping.
 func checkImages(name string, images *Node) *Node {
 	if !images.DType().IsFloat() {
-		panic(fmt.Sprintf("models.%s: images must be float, got %s", name, images.Shape()))
+		panic(fmt.Errorf("models.%s: images must be float, got %s", name, images.Shape()))
 	}
 	d := images.Shape().Dimensions
 	switch {
@@ -84,7 +84,7 @@ func checkImages(name string, images *Node) *Node {
 		len(d) == 2 && d[1] == ImageSize:
 		return Reshape(images, d[0], ImageRows, ImageCols, 1)
 	}
-	panic(fmt.Sprintf("models.%s: images must be [B, 28, 28, 1], got %s", name, images.Shape()))
+	panic(fmt.Errorf("models.%s: images must be [B, 28, 28, 1], got %s", name, images.Shape()))
 }
 
 // NewStore returns an empty GoMLX model store whose variable initialization is seeded with

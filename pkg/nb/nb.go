@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"qnlab/internal/enum"
 	"slices"
 	"strings"
 	"time"
@@ -30,15 +31,9 @@ const (
 	Full
 )
 
-func (s Size) String() string {
-	switch s {
-	case Quick:
-		return "quick"
-	case Full:
-		return "full"
-	}
-	return "default"
-}
+var sizeNames = enum.Names[Size]{Default: "default", Quick: "quick", Full: "full"}
+
+func (s Size) String() string { return sizeNames.String(s, "Size") }
 
 // SizeFromEnv returns Quick if QUICK is set, else Full if FULL is set, else Default.
 func SizeFromEnv() Size {
