@@ -51,12 +51,13 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	s := lbfgs.Settings{M: *m, GradTol: *tol, MaxIterations: *maxIter}
+	s := lbfgs.Settings{GradTol: *tol, MaxIterations: *maxIter}
+	var meth lbfgs.Method
 	switch *method {
 	case "lbfgs":
-		s.Method = lbfgs.LBFGS
+		meth.Direction = &lbfgs.LBFGS{M: *m}
 	case "gd":
-		s.Method = lbfgs.GradientDescent
+		meth.Direction = lbfgs.GradientDescent{}
 	default:
 		return badInput("-method %q: want lbfgs or gd", *method)
 	}
@@ -65,11 +66,11 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		if !(*lr > 0) {
 			return badInput("-lr %g: must be > 0", *lr)
 		}
-		s.LineSearch = lbfgs.Fixed{Step: *lr}
+		meth.LineSearch = lbfgs.Fixed{Step: *lr}
 	case "armijo":
-		s.LineSearch = lbfgs.Armijo{}
+		meth.LineSearch = lbfgs.Armijo{}
 	case "wolfe":
-		s.LineSearch = lbfgs.Wolfe{}
+		meth.LineSearch = lbfgs.Wolfe{}
 	default:
 		return badInput("-linesearch %q: want fixed, armijo or wolfe", *lsName)
 	}
@@ -103,18 +104,18 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %s with %v line search; %s\n", f.Name, f.Dim, s.Method, s.LineSearch, backend.Describe(b))
+		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %v; %s\n", f.Name, f.Dim, meth, backend.Describe(b))
 	}
 	eval, err := f.Evaluator(b)
 	if err != nil {
 		return err
 	}
-	res, err := lbfgs.Minimize(eval, x0, s)
+	res, err := lbfgs.Minimize(eval, x0, meth, s)
 	if err != nil {
 		return err
 	}
 	if *tracePath != "" {
-		if err := writeTrace(*tracePath, res.Trace); err != nil {
+		if err := writeTrace(*tracePath, res.Iterates); err != nil {
 			return err
 		}
 	}

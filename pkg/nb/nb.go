@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"qnlab/internal/enum"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
 
+	"qnlab/internal/enum"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/plots"
 )
@@ -129,9 +129,9 @@ func Agrees(ok bool) string {
 // (gradient descent's thousands of tiny steps would only make the page heavy).
 func Path(name string, r lbfgs.Result) plots.Series {
 	s := plots.Series{Name: name}
-	stride := max(1, (len(r.Trace)+299)/300) // ⌈n/300⌉
-	for k, it := range r.Trace {
-		if len(it.X) >= 2 && (k%stride == 0 || k == len(r.Trace)-1) {
+	stride := max(1, (len(r.Iterates)+299)/300) // ⌈n/300⌉
+	for k, it := range r.Iterates {
+		if len(it.X) >= 2 && (k%stride == 0 || k == len(r.Iterates)-1) {
 			s.X, s.Y = append(s.X, it.X[0]), append(s.Y, it.X[1])
 		}
 	}
@@ -141,7 +141,7 @@ func Path(name string, r lbfgs.Result) plots.Series {
 // FSeries returns f(x_k) by iteration, or by evaluation count if byEvals.
 func FSeries(name string, r lbfgs.Result, byEvals bool) plots.Series {
 	s := plots.Series{Name: name}
-	for k, it := range r.Trace {
+	for k, it := range r.Iterates {
 		x := float64(k)
 		if byEvals {
 			x = float64(it.Evals)

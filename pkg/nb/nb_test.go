@@ -60,7 +60,7 @@ func TestSavedDependsOnSizeAndKernel(t *testing.T) {
 func TestPathThinsLongRuns(t *testing.T) {
 	var r lbfgs.Result
 	for k := range 1000 {
-		r.Trace = append(r.Trace, lbfgs.Iteration{X: []float64{float64(k), 0}, F: float64(k), Evals: 2 * k})
+		r.Iterates = append(r.Iterates, lbfgs.Iteration{X: []float64{float64(k), 0}, F: float64(k), Evals: 2 * k})
 	}
 	p := Path("gd", r)
 	if len(p.X) > 301 || p.X[len(p.X)-1] != 999 {

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"qnlab/internal/enum"
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // Spectrum says how Generate spreads A's eigenvalues over [μ, L].

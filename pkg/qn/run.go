@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"qnlab/internal/enum"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // randomStream is the PCG stream of the Random rule's draws (documented on Settings.Seed).

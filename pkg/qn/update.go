@@ -3,11 +3,12 @@ package qn
 import (
 	"fmt"
 	"math"
-	"qnlab/internal/enum"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // Update is a Broyden-class update of G along u, with A's curvature Au (Rodomanov & Nesterov

@@ -2,9 +2,11 @@ package lbfgs
 
 import (
 	"fmt"
-	"qnlab/internal/enum"
 
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's graph DSL reads best dot-imported.
+
+	"qnlab/internal/enum"
 )
 
 // GammaRule chooses γ_k in H_0 = γ_k·I.
@@ -43,37 +45,34 @@ func (r *GammaRule) UnmarshalText(text []byte) error {
 // ParseGammaRule reads "newest" or "paper".
 func ParseGammaRule(s string) (GammaRule, error) { return gammaNames.Parse("lbfgs", "γ rule", s) }
 
-// MaskedDirection is TwoLoop over a fixed-capacity history, as the training optimizer keeps it:
-// s[i] and y[i] (i = 0…m−1) are the slots, each a list of tensors shaped like g, oldest first,
-// with the newest pair in slot m−1 and the last count slots valid; rho has shape [m] with ρ_i
-// for the valid slots and 0 for the empty ones, whose s and y are 0 (so they drop out exactly, see
-// twoLoopWith). count is a scalar of g's dtype. With count = 0, d = −g and γ = 1.
-func MaskedDirection(g []*Node, s, y [][]*Node, rho, count *Node, rule GammaRule) (d []*Node, gamma *Node) {
-	m := rho.Shape().Dimensions[0]
-	if len(s) != m || len(y) != m {
-		panic(fmt.Errorf("lbfgs: MaskedDirection: %d s slots and %d y slots for ρ of size %d", len(s), len(y), m))
+// gammaRatio is γ = sᵀy / yᵀy from scalars: s_{k-1}ᵀy_{k-1} over the yᵀy that the γ rule
+// chooses (Nocedal & Wright 2006, eq. 7.20, with the newest pair's). With count (the number
+// of valid pairs) it is 1 when there is no pair or yᵀy ≤ 0; with count nil the pairs are given
+// and valid, and the ratio is unguarded. Every γ in this package is computed here.
+func gammaRatio(sy, yy, count *Node) *Node {
+	if count == nil {
+		return Div(sy, yy)
 	}
-	rhos := make([]*Node, m)
-	for i := range m {
-		rhos[i] = Squeeze(Slice(rho, AxisElem(i)), 0)
-	}
-	sy := dotList(s[m-1], y[m-1])
-	var yy *Node
+	one := OnesLike(sy)
+	return Where(GreaterThan(count, ZerosLike(count)), Div(sy, Where(GreaterThan(yy, ZerosLike(yy)), yy, one)), one)
+}
+
+// gammaOf is γ_k by rule from the per-slot products sy [m] (s_iᵀy_i, newest last) and yy [m]
+// (y_iᵀy_i) of a slot history with count valid slots: the newest pair's yᵀy (GammaNewest), or
+// that of the oldest valid slot, m − count (GammaPaper).
+func gammaOf(sy, yy, count *Node, rule GammaRule) *Node {
+	m := sy.Shape().Dimensions[0]
+	syNew := Squeeze(Slice(sy, AxisElem(m-1)), 0)
+	var den *Node
 	switch rule {
 	case GammaNewest:
-		yy = dotList(y[m-1], y[m-1])
+		den = Squeeze(Slice(yy, AxisElem(m-1)), 0)
 	case GammaPaper:
-		// y_oldᵀy_old for the oldest valid slot, index m − count.
 		oldest := Sub(ConstAs(count, m), count)
-		yy = ZerosLike(sy)
-		for i := range m {
-			yy = Add(yy, Where(Equal(oldest, ConstAs(count, i)), dotList(y[i], y[i]), ZerosLike(sy)))
-		}
+		idx := Iota(count.Graph(), shapes.Make(count.DType(), m), 0)
+		den = ReduceAllSum(Mul(yy, ConvertDType(Equal(idx, oldest), yy.DType())))
 	default:
 		panic(fmt.Errorf("lbfgs: unknown γ rule %v", rule))
 	}
-	one := OnesLike(sy)
-	gamma = Where(GreaterThan(count, ZerosLike(count)), Div(sy, Where(GreaterThan(yy, ZerosLike(yy)), yy, one)), one)
-	t := twoLoopWith(g, s, y, rhos, gamma)
-	return t.d, gamma
+	return gammaRatio(syNew, den, count)
 }
