@@ -16,7 +16,7 @@ import (
 
 // BenchmarkCNNStep times one training step of SimpleCNN (batch 128, float32: forward, backward
 // and Adam update) through GoMLX's train.Trainer on the default backend. Compare with
-// bench/torch_cnn.py (PyTorch, same model and batch) for the ratio.
+// scripts/torch/cnn.py (PyTorch, same model and batch) for the ratio.
 func BenchmarkCNNStep(b *testing.B) {
 	step := newStepper(b, SimpleCNN)
 	b.ResetTimer()

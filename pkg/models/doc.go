@@ -22,6 +22,6 @@
 //     branches mispredict (~4 ns per element). ReLU and the pairwise maximum are therefore
 //     arithmetic with constant 0/1 masks (a bool is Bitcast to uint8, then converted).
 //
-// BenchmarkCNNStep times a training step (batch 128, Adam); bench/torch_cnn.py is the PyTorch
+// BenchmarkCNNStep times a training step (batch 128, Adam); scripts/torch/cnn.py is the PyTorch
 // reference for the same step.
 package models

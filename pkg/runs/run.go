@@ -107,7 +107,7 @@ func newRun(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*ru
 	if r.opt, err = entry.New(spec); err != nil {
 		return nil, &SettingError{Key: "opt", Value: spec.Optimizer, Problem: err.Error()}
 	}
-	r.batcher = &models.Batcher{Set: data.Train, BatchSize: spec.Batch, Seed: spec.Seed}
+	r.batcher = models.NewBatcher(data.Train, spec.Batch, spec.Seed)
 	if spec.FixedN > 0 {
 		r.batcher = models.FixedSample(data.Train, spec.FixedN)
 	}
