@@ -6,7 +6,8 @@
 //     needs a binary built with -tags xla).
 //   - Otherwise qnlab uses the pure-Go backend configured as DefaultConfig.
 //
-// Why DefaultConfig is "go:parallelism=-1": the pure-Go backend (github.com/gomlx/compute v0.1.2)
+// Why DefaultConfig is "go:parallelism=-1": the pure-Go backend (github.com/gomlx/compute v0.1.2,
+// and v0.1.3, whose worker pool is unchanged)
 // runs graph ops on a worker pool whose size is bounded by default (2·GOMAXPROCS). An op that
 // holds a slot (a parallel matmul) can wait for sub-tasks that need a slot too; with every slot
 // held that way the pool deadlocks (seen here in 2 of 7 long runs with the default config and in
@@ -18,6 +19,6 @@
 //
 // # References
 //
-//   - GoMLX v0.28.2 and github.com/gomlx/compute v0.1.2: the backends and their configuration
+//   - GoMLX v0.28.2 and github.com/gomlx/compute v0.1.3: the backends and their configuration
 //     strings (compute.ConfigEnvVar).
 package backend

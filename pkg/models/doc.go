@@ -6,14 +6,17 @@
 //
 // # Graphs for the pure-Go backend
 //
-// The CNN is built from graph ops that GoMLX's pure-Go backend (github.com/gomlx/compute v0.1.2)
+// The CNN is built from graph ops that GoMLX's pure-Go backend (github.com/gomlx/compute v0.1.3)
 // both runs fast and differentiates twice (Hessian-vector products work through it). What shapes
 // it, measured on that backend:
 //
-//   - MaxPool has no gradient and Convolve is a naive single-threaded loop (BenchmarkConv:
-//     im2col fwd+bwd is ~15× faster), so the convolution is im2col in plain ops (Conv3x3,
+//   - The stock ops are slow: on v0.1.3, which gives MaxPool a gradient (SelectAndScatter) and
+//     threads Convolve, Convolve forward+backward is still 6.3× slower than im2col
+//     (BenchmarkConv; ~15× on v0.1.2, where MaxPool had no gradient), MaxPool 4.7× slower than
+//     MaxPool2 (BenchmarkPool), and the CNN built from them 12.8× slower a step
+//     (BenchmarkCNNStepStockVsOurs). So the convolution is im2col in plain ops (Conv3x3,
 //     ConvPool) and the pooling a tree of pairwise maxima with the first maximum winning ties
-//     (MaxPool2), as PyTorch.
+//     (MaxPool2), as PyTorch and as the stock MaxPool's gradient (TestStockMaxPoolGradient).
 //   - Pad has no gradient and Slice's gradient is a Pad: borders are concatenated zeros, and the
 //     package registers a gradient for Pad (RegisterVJPs) so second derivatives pass Slices.
 //   - The matrix multiplication (SIMD with GOEXPERIMENT=simd) is fast only for operands laid out
