@@ -11,12 +11,13 @@
 // it, measured on that backend:
 //
 //   - The stock ops are slow: on v0.1.3, which gives MaxPool a gradient (SelectAndScatter) and
-//     threads Convolve, Convolve forward+backward is still 6.3× slower than im2col
+//     threads Convolve, Convolve forward+backward is still 6.3× slower than im2col in plain ops
 //     (BenchmarkConv; ~15× on v0.1.2, where MaxPool had no gradient), MaxPool 4.7× slower than
-//     MaxPool2 (BenchmarkPool), and the CNN built from them 12.8× slower a step
-//     (BenchmarkCNNStepStockVsOurs). So the convolution is im2col in plain ops (Conv3x3,
-//     ConvPool) and the pooling a tree of pairwise maxima with the first maximum winning ties
-//     (MaxPool2), as PyTorch and as the stock MaxPool's gradient (TestStockMaxPoolGradient).
+//     pairwise maxima (BenchmarkPool), and the CNN built from them 12.8× slower a step
+//     (BenchmarkCNNStepStockVsOurs). So ConvPool does the convolution as im2col products and the
+//     pooling as a tree of pairwise maxima in which the first maximum wins ties, as PyTorch and
+//     as the stock MaxPool's gradient (TestStockMaxPoolGradient); the test files keep the first
+//     NHWC versions (conv3x3, maxPool2) as its references.
 //   - Pad has no gradient and Slice's gradient is a Pad: borders are concatenated zeros, and the
 //     package registers a gradient for Pad (RegisterVJPs) so second derivatives pass Slices.
 //   - The matrix multiplication (SIMD with GOEXPERIMENT=simd) is fast only for operands laid out

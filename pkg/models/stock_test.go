@@ -19,7 +19,7 @@ func stockPool(x *Node) *Node { return MaxPool(x).Window(2).Done() }
 // Measured on compute v0.1.3 (BenchmarkCNNStepStockVsOurs, BenchmarkConv, BenchmarkPool, 20
 // alternated rounds each, 2026-12-02): a stockCNN step 923 ms against SimpleCNN's 72 ms (12.8×);
 // Convolve forward+backward 349 ms against im2col's 55 ms (6.3×); MaxPool 111 ms against
-// MaxPool2's 24 ms (4.7×). v0.1.3 gives the stock ops a gradient and threads, not the speed:
+// maxPool2's 24 ms (4.7×). v0.1.3 gives the stock ops a gradient and threads, not the speed:
 // the package keeps its graphs (see doc.go).
 
 // stockCNN is SimpleCNN built from GoMLX's stock ops: Convolve with "same" padding, MaxPool, a
@@ -51,7 +51,7 @@ func stockCNN(scope *model.Scope, images *Node) *Node {
 }
 
 // TestStockMaxPoolGradient: on compute v0.1.3 GoMLX's MaxPool has a gradient on the pure-Go
-// backend; it must equal MaxPool2's (first maximum wins ties, as PyTorch) on data with ties.
+// backend; it must equal maxPool2's (first maximum wins ties, as PyTorch) on data with ties.
 func TestStockMaxPoolGradient(t *testing.T) {
 	be := backend.MustDefault()
 	data := []float64{
@@ -63,13 +63,13 @@ func TestStockMaxPoolGradient(t *testing.T) {
 	x := tensors.FromFlatDataAndDimensions(data, 1, 4, 4, 2)
 	wt := tensors.FromFlatDataAndDimensions([]float64{10, 1, 20, 2, 30, 3, 40, 4}, 1, 2, 2, 2)
 	outs := MustExecOnceN(be, func(x, wt *Node) []*Node {
-		a, b := stockPool(x), MaxPool2(x)
+		a, b := stockPool(x), maxPool2(x)
 		return []*Node{a, b, Gradient(ReduceAllSum(Mul(a, wt)), x)[0], Gradient(ReduceAllSum(Mul(b, wt)), x)[0]}
 	}, x, wt)
 	ya, yb, ga, gb := flat64(outs[0]), flat64(outs[1]), flat64(outs[2]), flat64(outs[3])
 	for i := range ya {
 		if ya[i] != yb[i] {
-			t.Fatalf("stock MaxPool %v, MaxPool2 %v", ya, yb)
+			t.Fatalf("stock MaxPool %v, maxPool2 %v", ya, yb)
 		}
 	}
 	for i := range ga {
@@ -86,8 +86,8 @@ func BenchmarkCNNStepStockVsOurs(b *testing.B) {
 	benchmarkRatio(b, "stock", newStepper(b, stockCNN), "cnn", newStepper(b, SimpleCNN))
 }
 
-// BenchmarkPool compares GoMLX's MaxPool with MaxPool2 on conv1's output (batch 128, 28×28×16,
-// float32), forward and backward, alternately: ratio stock/MaxPool2.
+// BenchmarkPool compares GoMLX's MaxPool with maxPool2 on conv1's output (batch 128, 28×28×16,
+// float32), forward and backward, alternately: ratio stock/maxPool2.
 func BenchmarkPool(b *testing.B) {
 	be := backend.MustDefault()
 	x := tensors.FromShape(shapesOf(dtypes.Float32, 128, 28, 28, 16))
@@ -97,5 +97,5 @@ func BenchmarkPool(b *testing.B) {
 		run()
 		return run
 	}
-	benchmarkRatio(b, "stock", runner(stockPool), "maxpool2", runner(MaxPool2))
+	benchmarkRatio(b, "stock", runner(stockPool), "maxpool2", runner(maxPool2))
 }
