@@ -47,8 +47,8 @@
 // implementations tested equal: the two-loop recursion (the default, no state of its own) and
 // the compact representation of Byrd, Nocedal & Schnabel (it owns the Gram matrices SᵀY, YᵀY).
 // Measured on the pure-Go backend the two-loop is faster (the compact form must stack the
-// slots, a copy of the whole history), so the compact form is a tested reference, selected only
-// with OptimizerConfig.Compact.
+// slots, a copy of the whole history), so the compact form is a tested reference, not an option
+// (see OptimizerConfig.compact for the numbers).
 //
 // # References
 //

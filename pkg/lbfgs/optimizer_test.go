@@ -75,7 +75,7 @@ func TestOptimizerDirectionEqualsKernel(t *testing.T) {
 
 func testOptimizerDirection(t *testing.T, compact bool) {
 	const m, lr = 3, 0.05
-	opt, err := Optimizer().M(m).LearningRate(lr).Compact(compact).Done()
+	opt, err := Optimizer().M(m).LearningRate(lr).compact(compact).Done()
 	if err != nil {
 		t.Fatal(err)
 	}
