@@ -62,7 +62,7 @@ notebooks-quick: setup
 
 bench: setup
 	$(ENV) go test -run '^$$' -bench . $(PKGS)
-	$(ENV) bench/compare_torch
+	$(ENV) scripts/torch/compare
 	$(ENV) go run ./cmd/qnlab bench mgh
 
 soak:

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"qnlab/pkg/backend"
-	"qnlab/pkg/bench"
+	"qnlab/pkg/compare"
 )
 
 func init() {
@@ -93,11 +93,11 @@ func runBenchMGH(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "qnlab L-BFGS (strong Wolfe) vs gonum optimize.LBFGS (More–Thuente), m = %d, to ‖∇f‖∞ ≤ %g; %s\n", *m, *tol, backend.Describe(b))
-	rows, err := bench.CompareMGH(bench.MGHSettings{M: *m, GradTol: *tol, Repeats: *repeats})
+	rows, err := compare.MGH(compare.MGHSettings{M: *m, GradTol: *tol, Repeats: *repeats})
 	if err != nil {
 		return err
 	}
-	return bench.WriteMGHTable(stdout, rows)
+	return compare.WriteMGHTable(stdout, rows)
 }
 
 // mghMemory estimates bench mgh's peak memory in bytes. qnlab's side (histories and the

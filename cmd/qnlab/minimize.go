@@ -54,12 +54,13 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	s := lbfgs.Settings{M: *m, GradTol: *tol, MaxIterations: *maxIter}
+	s := lbfgs.Settings{GradTol: *tol, MaxIterations: *maxIter}
+	var meth lbfgs.Method
 	switch *method {
 	case "lbfgs":
-		s.Method = lbfgs.LBFGS
+		meth.Direction = &lbfgs.LBFGS{M: *m}
 	case "gd":
-		s.Method = lbfgs.GradientDescent
+		meth.Direction = lbfgs.GradientDescent{}
 	default:
 		return badInput("-method %q: want lbfgs or gd", *method)
 	}
@@ -68,11 +69,11 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	}
 	switch *lsName {
 	case "fixed":
-		s.LineSearch = lbfgs.Fixed{Step: *lr}
+		meth.LineSearch = lbfgs.Fixed{Step: *lr}
 	case "armijo":
-		s.LineSearch = lbfgs.Armijo{}
+		meth.LineSearch = lbfgs.Armijo{}
 	case "wolfe":
-		s.LineSearch = lbfgs.Wolfe{}
+		meth.LineSearch = lbfgs.Wolfe{}
 	default:
 		return badInput("-linesearch %q: want fixed, armijo or wolfe", *lsName)
 	}
@@ -106,7 +107,7 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	}
 	if *dim > 0 {
 		pairs, what := 0, fmt.Sprintf("-dim %d with -method gd and -maxiter %d", *dim, *maxIter)
-		if s.Method == lbfgs.LBFGS {
+		if *method == "lbfgs" {
 			pairs = min(*m, *maxIter)
 			what = fmt.Sprintf("-dim %d with -m %d and -maxiter %d", *dim, *m, *maxIter)
 		}
@@ -144,14 +145,14 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %s with %v line search; %s\n", f.Name, f.Dim, s.Method, s.LineSearch, backend.Describe(b))
+		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %v; %s\n", f.Name, f.Dim, meth, backend.Describe(b))
 	}
-	res, err := lbfgs.Minimize(eval, x0, s)
+	res, err := lbfgs.Minimize(eval, x0, meth, s)
 	if err != nil {
 		return err
 	}
 	if *tracePath != "" {
-		if err := writeTrace(*tracePath, res.Trace); err != nil {
+		if err := writeTrace(*tracePath, res.Iterates); err != nil {
 			return err
 		}
 	}
@@ -184,7 +185,7 @@ func failed(st lbfgs.Status) bool {
 	case lbfgs.GradientThreshold, lbfgs.FunctionConvergence, lbfgs.IterationLimit, lbfgs.EvaluationLimit:
 		return false
 	}
-	return true
+	return true // lbfgs.LineSearchFailure (Status.Failed), NotTerminated, unknown
 }
 
 // checkStart evaluates f once at x0 and refuses a start where f or ∇f is not finite (bad

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,12 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
+	"qnlab/pkg/runs"
 )
 
 func init() {
@@ -37,26 +40,27 @@ type mnistOutput struct {
 
 func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("mnist", stderr)
-	var c models.RunConfig
-	fs.StringVar(&c.Model, "model", "cnn", "cnn or mlp")
-	fs.StringVar(&c.Optimizer, "opt", "adam", "sgd, adam or lbfgs")
-	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: 0.001 for adam, 0.01 for sgd and lbfgs)")
-	fs.IntVar(&c.Inner, "inner", 1, "optimizer steps on each batch (the paper's L-BFGS-10: 10)")
-	fs.IntVar(&c.Epochs, "epochs", 1, "passes over the training data (with -fixed: full-batch steps)")
-	fs.IntVar(&c.Batch, "batch", 128, "batch size")
-	fs.IntVar(&c.FixedN, "fixed", 0, "if > 0, train on the first N training images as one batch")
-	fs.IntVar(&c.M, "m", lbfgs.DefaultM, "L-BFGS history size")
-	gamma := fs.String("gamma", "newest", "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
+	var spec runs.Spec
+	var opts runs.Options
+	fs.StringVar(&spec.Model, "model", "cnn", "model: "+strings.Join(models.Names(), " or "))
+	fs.StringVar(&spec.Optimizer, "opt", "adam", "optimizer: "+runs.OptimizerNames())
+	fs.Float64Var(&spec.LR, "lr", 0, "learning rate (0: the optimizer's default, "+defaultLRs()+")")
+	fs.IntVar(&spec.Inner, "inner", 1, "optimizer steps on each batch (the paper's L-BFGS-10: 10)")
+	fs.IntVar(&spec.Epochs, "epochs", 1, "passes over the training data (with -fixed: full-batch steps)")
+	fs.IntVar(&spec.Batch, "batch", 128, "batch size")
+	fs.IntVar(&spec.FixedN, "fixed", 0, "if > 0, train on the first N training images as one batch")
+	fs.IntVar(&spec.M, "m", lbfgs.DefaultM, "L-BFGS history size")
+	fs.TextVar(&spec.Gamma, "gamma", lbfgs.GammaNewest, "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
 	ls := fs.String("linesearch", "fixed", "L-BFGS step: fixed (the paper's lr·p)")
-	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the initial parameters and the batch order")
-	fs.IntVar(&c.EvalEvery, "eval-every", 0, "evaluate on the test set every N steps (0: at the start and the end)")
-	fs.IntVar(&c.EvalN, "eval-n", 0, "evaluate on the first N test images (0: all 10,000)")
-	fs.IntVar(&c.MaxSteps, "max-steps", 0, "stop after N optimizer steps in all (0: all epochs)")
-	fs.StringVar(&c.OutDir, "out", "", "the run's directory: run.json, metrics.csv, checkpoint/ (refused if it holds a run, unless -resume or -force)")
-	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (with -out; always at the end and on Ctrl-C)")
-	fs.BoolVar(&c.Resume, "resume", false, "continue the run in -out from its newest checkpoint, with its settings (only -epochs and -max-steps may change)")
-	fs.BoolVar(&c.Force, "force", false, "replace the run that -out holds")
-	fs.BoolVar(&c.Progress, "progress", true, "show a progress bar")
+	fs.Uint64Var(&spec.Seed, "seed", 1, "seed of the initial parameters and the batch order")
+	fs.IntVar(&spec.EvalEvery, "eval-every", 0, "evaluate on the test set every N steps (0: at the start and the end)")
+	fs.IntVar(&spec.EvalN, "eval-n", 0, "evaluate on the first N test images (0: all 10,000)")
+	fs.IntVar(&spec.MaxSteps, "max-steps", 0, "stop after N optimizer steps in all (0: all epochs)")
+	fs.StringVar(&opts.Dir, "out", "", "the run's directory: run.json, metrics.csv, checkpoint/ (refused if it holds a run, unless -resume or -force)")
+	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "save a checkpoint every N steps (with -out; always at the end and on Ctrl-C)")
+	fs.BoolVar(&opts.Resume, "resume", false, "continue the run in -out from its newest checkpoint, with its settings (only -epochs and -max-steps may change)")
+	fs.BoolVar(&opts.Force, "force", false, "replace the run that -out holds")
+	fs.BoolVar(&opts.Progress, "progress", true, "show a progress bar")
 	dataDir := fs.String("mnist", "", "directory with the four MNIST IDX files (default: $"+models.EnvMNIST+" or the GoMNIST module)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: qnlab mnist [flags]   (JSON result line last on stdout)")
@@ -69,26 +73,25 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	if c.Gamma, err = lbfgs.ParseGammaRule(*gamma); err != nil {
-		return badInput("-gamma %q: unknown γ rule: want newest or paper", *gamma)
-	}
 	if *ls != "fixed" {
 		return badInput("-linesearch %q: training supports only fixed (the paper's step); armijo and wolfe are for qnlab minimize", *ls)
 	}
-	// From here on Ctrl-C stops the run cleanly (Train checks c.Stop before it starts, too).
+	// From here on Ctrl-C stops the run cleanly (Train checks opts.Stop before it starts, too).
 	stop, signalled, release := stopOnSignal(stderr)
 	defer release()
-	c.Stop = stop
-	for name, v := range map[string]int{"inner": c.Inner, "epochs": c.Epochs, "batch": c.Batch, "m": c.M} {
+	opts.Stop = stop
+	for name, v := range map[string]int{"inner": spec.Inner, "epochs": spec.Epochs, "batch": spec.Batch, "m": spec.M} {
 		if v < 1 { // 0 would mean "the default" to the package
 			return badInput("-%s %d: must be ≥ 1", name, v)
 		}
 	}
-	if c.Resume {
-		if c, err = resumeConfig(c, set); err != nil {
+	var err error
+	if opts.Resume {
+		if spec, err = resumeSpec(spec, opts, set); err != nil {
 			return err
 		}
+	} else if err := checkKeys(spec, set); err != nil {
+		return err
 	}
 	if *dataDir == "" {
 		if *dataDir, err = models.DefaultMNISTDir(); err != nil {
@@ -99,33 +102,32 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := c.Check(data); err != nil {
+	if err := spec.Check(data); err != nil {
 		return settingError(err)
 	}
-	if err := checkMemory("this training run", mnistMemory(c)); err != nil {
+	if err := checkMemory("this training run", mnistMemory(spec.WithDefaults())); err != nil {
 		return err
 	}
 	b, err := backend.Default()
 	if err != nil {
 		return err
 	}
-	c.Log = stderr
+	opts.Log = stderr
 	fmt.Fprintln(stderr, "qnlab mnist:", backend.Describe(b))
-
-	res, err := models.Train(b, data, c)
+	res, err := runs.Train(b, data, spec, opts)
 	if err != nil {
-		var se *models.SettingError
+		var se *runs.SettingError
 		switch {
 		case errors.As(err, &se):
 			return settingError(err)
-		case errors.Is(err, models.ErrInterrupted):
+		case errors.Is(err, runs.ErrInterrupted):
 			sig := signalled()
 			if res == nil || res.Steps == 0 {
 				return exitError{128 + int(sig), fmt.Errorf("%v before the first step: nothing to save", sig)}
 			}
 			where := "nothing saved (no -out)"
-			if c.OutDir != "" {
-				where = fmt.Sprintf("checkpoint saved; continue with: qnlab mnist -out %s -resume", c.OutDir)
+			if opts.Dir != "" {
+				where = fmt.Sprintf("checkpoint saved; continue with: qnlab mnist -out %s -resume", opts.Dir)
 			}
 			return exitError{128 + int(sig), fmt.Errorf("%v at step %d: %s", sig, res.Steps, where)}
 		case res == nil:
@@ -134,9 +136,9 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	last := res.Final()
-	out, err := json.Marshal(mnistOutput{Opt: res.Config.Optimizer, Epochs: last.Epoch, Steps: res.Steps, Seconds: last.Seconds,
+	out, err := json.Marshal(mnistOutput{Opt: res.Spec.Optimizer, Epochs: last.Epoch, Steps: res.Steps, Seconds: last.Seconds,
 		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TestAccuracy: last.TestAccur,
-		RejectedPairs: res.RejectedPairs, NonFiniteSteps: res.NonFiniteSteps})
+		RejectedPairs: res.Counters.Rejected, NonFiniteSteps: res.Counters.NonFinite})
 	if err != nil {
 		return err
 	}
@@ -144,48 +146,72 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// settingError renders a *models.SettingError as a bad flag (exit 2).
+// defaultLRs lists the registry's default learning rates: "0.01 for sgd, …".
+func defaultLRs() string {
+	var parts []string
+	for _, o := range runs.Optimizers() {
+		parts = append(parts, fmt.Sprintf("%g for %s", o.DefaultLR, o.Name))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkKeys refuses a flag given for an optimizer that does not read it (the registry's Keys),
+// e.g. -m with -opt adam.
+func checkKeys(spec runs.Spec, set map[string]bool) error {
+	opt, err := runs.LookupOptimizer(cmp.Or(spec.Optimizer, "adam"))
+	if err != nil {
+		return badInput("-opt %s: unknown optimizer: want %s", spec.Optimizer, runs.OptimizerNames())
+	}
+	for _, o := range runs.Optimizers() {
+		for _, key := range o.Keys {
+			if set[key] && !slices.Contains(opt.Keys, key) {
+				return badInput("-%s applies to -opt %s, not to -opt %s", key, o.Name, opt.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// settingError renders a *runs.SettingError as a bad flag (exit 2).
 func settingError(err error) error {
-	var se *models.SettingError
+	var se *runs.SettingError
 	if errors.As(err, &se) {
 		return badInput("-%s %v: %s", se.Key, se.Value, se.Problem)
 	}
 	return usageError{err}
 }
 
-// resumeConfig takes the settings of the run in c.OutDir (its run.json) for every flag not
-// given; a given flag must agree with the run, except -epochs and -max-steps (the length).
-func resumeConfig(c models.RunConfig, set map[string]bool) (models.RunConfig, error) {
-	if c.OutDir == "" {
-		return c, badInput("-resume needs -out, the run's directory")
+// resumeSpec takes the settings of the run in opts.Dir (its run.json) for every flag not given;
+// a given flag must agree with the run, except -epochs and -max-steps (its length).
+func resumeSpec(spec runs.Spec, opts runs.Options, set map[string]bool) (runs.Spec, error) {
+	if opts.Dir == "" {
+		return spec, badInput("-resume needs -out, the run's directory")
 	}
-	if c.Force {
-		return c, badInput("-resume and -force: -force replaces a run, -resume continues it; give one")
+	if opts.Force {
+		return spec, badInput("-resume and -force: -force replaces a run, -resume continues it; give one")
 	}
-	saved, err := models.ReadSpec(c.OutDir)
+	saved, err := runs.ReadSpec(opts.Dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return c, badInput("-out %s: no run to resume there (no run.json); start one without -resume", c.OutDir)
+			return spec, badInput("-out %s: no run to resume there (no run.json); start one without -resume", opts.Dir)
 		}
-		return c, badInput("-out %s: %v", c.OutDir, err)
+		return spec, badInput("-out %s: %v", opts.Dir, err)
 	}
-	for _, d := range saved.Differences(c.Spec()) {
-		if set[d.Key] && !slices.Contains(models.Extensible, d.Key) {
-			return c, badInput("-%s %s: the run in %s has -%s %s; -resume keeps a run's settings (only -epochs and -max-steps may change)",
-				d.Key, d.B, c.OutDir, d.Key, d.A)
+	for _, d := range saved.Differences(spec.WithDefaults()) {
+		if set[d.Key] && !slices.Contains(runs.Extensible, d.Key) {
+			return spec, badInput("-%s %s: the run in %s has -%s %s; -resume keeps a run's settings (only -epochs and -max-steps may change)",
+				d.Key, d.B, opts.Dir, d.Key, d.A)
 		}
 	}
-	length := c
-	if c, err = c.WithSpec(saved); err != nil {
-		return c, usageError{err}
-	}
+	length := spec
+	spec = saved
 	if set["epochs"] {
-		c.Epochs = length.Epochs
+		spec.Epochs = length.Epochs
 	}
 	if set["max-steps"] {
-		c.MaxSteps = length.MaxSteps
+		spec.MaxSteps = length.MaxSteps
 	}
-	return c, nil
+	return spec, nil
 }
 
 // stopOnSignal turns the first SIGINT or SIGTERM into a closed stop channel (the run finishes
@@ -240,7 +266,7 @@ func stopOnSignal(stderr io.Writer) (stop <-chan struct{}, signalled func() sysc
 //	cnn lbfgs m 10: 565 MB, 50: 734 MB, 100: 876 MB (batch 128)     → 4.0–4.2 MB/slot
 //	mlp adam  batch 128: 175 MB, 4096: 246 MB                       → 170 MB + 18 KB/image
 //	mlp lbfgs m 200: 450 MB (batch 128)                             → 1.4 MB/slot
-func mnistMemory(c models.RunConfig) float64 {
+func mnistMemory(c runs.Spec) float64 {
 	base, perImage, perSlot := 460e6, 0.5e6, 4.2e6 // cnn
 	if c.Model == "mlp" {
 		base, perImage, perSlot = 175e6, 18e3, 1.4e6

@@ -10,9 +10,13 @@
 //
 // that the deterministic optimizers take as their objective.
 //
-// References:
+// # References
+//
+//   - pangbo: 基于 L-BFGS 方法的神经网络训练 (Training neural networks with the L-BFGS method),
+//     2024 — "the seed paper": Rosenbrock and Rastrigin (its Figures 1–2).
 //   - Moré, J.J., Garbow, B.S., Hillstrom, K.E.: Testing unconstrained optimization software.
 //     ACM Trans. Math. Softw. 7(1), 17–41 (1981).
 //   - Rosenbrock, H.H.: An automatic method for finding the greatest or least value of a
 //     function. Comput. J. 3(3), 175–184 (1960).
+//   - Rastrigin, L.A.: Systems of extremal control. Nauka, Moscow (1974).
 package funcs

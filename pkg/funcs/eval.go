@@ -2,6 +2,7 @@ package funcs
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/gomlx/compute"
@@ -86,3 +87,18 @@ func (e *Evaluator) Eval(x, grad []float64) (float64, error) {
 
 // Evals returns how many times Eval has evaluated f.
 func (e *Evaluator) Evals() int { return int(e.evals.Load()) }
+
+// Surface returns f as a function of two variables, for contour plots of a 2-D function: the
+// value at (x, y), NaN where the evaluation fails (or if f is not 2-D).
+func (e *Evaluator) Surface() func(x, y float64) float64 {
+	return func(x, y float64) float64 {
+		if e.f.Dim != 2 {
+			return math.NaN()
+		}
+		v, err := e.Eval([]float64{x, y}, nil)
+		if err != nil {
+			return math.NaN()
+		}
+		return v
+	}
+}

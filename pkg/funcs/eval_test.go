@@ -169,3 +169,25 @@ func TestEvaluatorConcurrent(t *testing.T) {
 		t.Errorf("Evals() = %d, want %d", n, len(points)+40)
 	}
 }
+
+func TestSurface(t *testing.T) {
+	f, err := Rosenbrock(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := f.Evaluator(backend.MustDefault())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Surface()(1, 1); v != 0 {
+		t.Errorf("Rosenbrock at (1, 1) = %g, want 0", v)
+	}
+	if v := e.Surface()(0, 0); v != 1 {
+		t.Errorf("Rosenbrock at (0, 0) = %g, want 1", v)
+	}
+	f3, _ := Rosenbrock(3)
+	e3, _ := f3.Evaluator(backend.MustDefault())
+	if v := e3.Surface()(0, 0); !math.IsNaN(v) {
+		t.Errorf("Surface of a 3-D function = %g, want NaN", v)
+	}
+}

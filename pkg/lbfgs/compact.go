@@ -1,14 +1,12 @@
 package lbfgs
 
 import (
-	"fmt"
-
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's graph DSL reads best dot-imported.
 )
 
-// CompactDirection is MaskedDirection by the compact representation of the L-BFGS matrix
+// compact is the L-BFGS direction by the compact representation of the L-BFGS matrix
 // (Byrd, Nocedal & Schnabel 1994, Thm. 2.2 (2.6); Nocedal & Wright 2006, §7.2):
 //
 //	H_k = γI + [S  γY] [ R⁻ᵀ(D + γYᵀY)R⁻¹   −R⁻ᵀ ] [ Sᵀ  ]
@@ -19,22 +17,25 @@ import (
 // v = −R⁻¹a and u = R⁻ᵀ(−(D + γYᵀY)v − γb): two passes over the pairs as matrix products (the
 // products, then the combination) instead of the two-loop's 4m dependent dot/axpy passes.
 //
-// The history is as for MaskedDirection (slots oldest first, the last count valid, empty slots
-// zero), already holding the new pair in slot m−1 if accept is true. SY = SᵀY and YY = YᵀY are
-// the [m, m] Gram matrices of the slots before the new pair entered; the function returns them
-// updated (shifted up-left by one, with the new last row and column from the same products),
-// or unchanged if accept is false. Empty slots get r_ii = 1, so they drop out.
-func CompactDirection(g []*Node, s, y [][]*Node, SY, YY, count, accept *Node, rule GammaRule) (d []*Node, gamma, newSY, newYY *Node) {
-	m := len(s)
+// h already holds the new pair in slot m−1 if accept is true. SY = SᵀY and YY = YᵀY are the
+// [m, m] Gram matrices of the slots before the new pair entered; compact returns them updated
+// (shifted up-left by one, with the new last row and column from the same products), or
+// unchanged if accept is false. Empty slots get r_ii = 1, so they drop out.
+//
+// Measured on the pure-Go backend it is slower than the two-loop (see Optimizer): it must stack
+// the slots into one matrix per parameter, a copy of the whole history. It is the tested
+// reference for backends where two matrix products beat 4m dependent passes.
+func compact(g []*Node, h *slotHistory, SY, YY, accept *Node, rule GammaRule) (d []*Node, gamma, newSY, newYY *Node) {
+	m, s, y, count := h.m, h.s, h.y, h.count
 	dtype := g[0].DType()
 	gr := g[0].Graph()
 	// One pass over the history: H_j [2m, n_j] (s slots then y slots) times [g_j; s_new; y_new].
 	H := stackSlots(s, y)
 	P := Zeros(gr, shapes.Make(dtype, 2*m, 3))
-	for j, h := range H {
+	for j, hj := range H {
 		n := g[j].Shape().Size()
 		V := Concatenate([]*Node{Reshape(g[j], 1, n), Reshape(s[m-1][j], 1, n), Reshape(y[m-1][j], 1, n)}, 0)
-		P = Add(P, DotGeneral(h, []int{1}, nil, V, []int{1}, nil))
+		P = Add(P, DotGeneral(hj, []int{1}, nil, V, []int{1}, nil))
 	}
 	col := func(c, from, to int) *Node { return Squeeze(Slice(P, AxisRange(from, to), AxisElem(c)), 1) }
 	a, b := col(0, 0, m), col(0, m, 2*m)
@@ -42,7 +43,7 @@ func CompactDirection(g []*Node, s, y [][]*Node, SY, YY, count, accept *Node, ru
 
 	valid := validMask(count, m, dtype) // [m], 1 for the last count slots
 	diagSY := diagonal(SY)
-	gamma = gammaFromGram(diagSY, diagonal(YY), count, m, rule)
+	gamma = gammaOf(diagSY, diagonal(YY), count, rule)
 
 	// R: upper triangle of SY, with 1 on the diagonal of empty slots.
 	R := Add(Mul(SY, triangleMask(gr, m, dtype)), diagMatrix(OneMinus(valid)))
@@ -53,9 +54,9 @@ func CompactDirection(g []*Node, s, y [][]*Node, SY, YY, count, accept *Node, ru
 	// Second pass: d_j = −(γ g_j + H_jᵀ [u; γv]).
 	c := Concatenate([]*Node{u, Mul(gamma, v)}, 0)
 	d = make([]*Node, len(g))
-	for j, h := range H {
+	for j, hj := range H {
 		n := g[j].Shape().Size()
-		hc := DotGeneral(c, []int{0}, nil, h, []int{0}, nil) // [n_j]
+		hc := DotGeneral(c, []int{0}, nil, hj, []int{0}, nil) // [n_j]
 		d[j] = Neg(Reshape(Add(Mul(gamma, Reshape(g[j], n)), hc), g[j].Shape().Dimensions...))
 	}
 	return d, gamma, SY, YY
@@ -99,25 +100,6 @@ func gramUpdate(SY, YY, row, col, yy, accept *Node) (newSY, newYY *Node) {
 		return Add(Add(Mul(base, OneMinus(Add(lastRow, lastCol))), Mul(lastRow, ExpandAxes(rowVals, 0))), Mul(lastCol, ExpandAxes(colVals, 1)))
 	}
 	return Where(accept, place(shiftUpLeft(SY), row, col), SY), Where(accept, place(shiftUpLeft(YY), yy, yy), YY)
-}
-
-// gammaFromGram is γ_k from the Gram diagonals: s_{k-1}ᵀy_{k-1}/y_{k-1}ᵀy_{k-1} (newest), or
-// the seed code's s_{k-1}ᵀy_{k-1}/y_oldᵀy_old (paper); 1 with no pairs.
-func gammaFromGram(diagSY, diagYY, count *Node, m int, rule GammaRule) *Node {
-	sy := Squeeze(Slice(diagSY, AxisElem(m-1)), 0)
-	var yy *Node
-	switch rule {
-	case GammaNewest:
-		yy = Squeeze(Slice(diagYY, AxisElem(m-1)), 0)
-	case GammaPaper:
-		oldest := Sub(ConstAs(count, m), count)
-		idx := Iota(count.Graph(), shapes.Make(count.DType(), m), 0)
-		yy = ReduceAllSum(Mul(diagYY, ConvertDType(Equal(idx, oldest), diagYY.DType())))
-	default:
-		panic(fmt.Errorf("lbfgs: unknown γ rule %v", rule))
-	}
-	one := OnesLike(sy)
-	return Where(GreaterThan(count, ZerosLike(count)), Div(sy, Where(GreaterThan(yy, ZerosLike(yy)), yy, one)), one)
 }
 
 // validMask is [m] with 1 at the last count positions.

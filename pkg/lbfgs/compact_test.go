@@ -22,16 +22,17 @@ func gram(S, Y []float64, m, d int) (SY, YY []float64) {
 
 // TestCompactEqualsTwoLoop: the compact form's direction equals the kernel's (the two-loop) on
 // the same pairs at every fill level, and its Gram update equals SᵀY, YᵀY of the new history —
-// for both γ rules (the paper's checked against MaskedDirection).
+// for both γ rules (the paper's checked against the two-loop direction).
 func TestCompactEqualsTwoLoop(t *testing.T) {
 	const m, d, d1 = 5, 30, 12
 	for _, rule := range []GammaRule{GammaNewest, GammaPaper} {
 		exec := MustNewExec(backend.MustDefault(), func(in []*Node) []*Node {
-			g0, g1, S0, S1, Y0, Y1, SY, YY, count, accept, rho := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8], in[9], in[10]
+			g0, g1, S0, S1, Y0, Y1, SY, YY, count, accept, rho, yy := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8], in[9], in[10], in[11]
 			g := []*Node{g0, g1}
-			s, y := slotsOf(S0, S1), slotsOf(Y0, Y1)
-			dir, gamma, nSY, nYY := CompactDirection(g, s, y, SY, YY, count, GreaterThan(accept, ZerosLike(accept)), rule)
-			ref, refGamma := MaskedDirection(g, s, y, rho, count, rule)
+			h := slotHistoryOf(slotsOf(S0, S1), slotsOf(Y0, Y1), rho, yy, count)
+			dir, gamma, nSY, nYY := compact(g, h, SY, YY, GreaterThan(accept, ZerosLike(accept)), rule)
+			ref := twoLoopDirection{}.direction(nil, h, g, nil, rule)
+			refGamma := h.gamma(rule)
 			return []*Node{dir[0], dir[1], gamma, nSY, nYY, ref[0], ref[1], refGamma}
 		})
 		full, err := RandomHistory(m, d, 41)
@@ -54,7 +55,7 @@ func TestCompactEqualsTwoLoop(t *testing.T) {
 					continue
 				}
 				newH := hist(k)
-				S, Y, rho := padded(newH, m)
+				S, Y, rho, yy := padded(newH, m)
 				if k == 0 {
 					S, Y = make([]float64, m*d), make([]float64, m*d)
 				}
@@ -63,7 +64,7 @@ func TestCompactEqualsTwoLoop(t *testing.T) {
 				if accept {
 					before = hist(k - 1)
 				}
-				Sb, Yb, _ := padded(before, m)
+				Sb, Yb, _, _ := padded(before, m)
 				if before.Len() == 0 {
 					Sb, Yb = make([]float64, m*d), make([]float64, m*d)
 				}
@@ -75,7 +76,7 @@ func TestCompactEqualsTwoLoop(t *testing.T) {
 					acc = 1
 				}
 				out := exec.MustExec(g[:d1], g[d1:], S0, S1, Y0, Y1, tensors.FromFlatDataAndDimensions(SY, m, m),
-					tensors.FromFlatDataAndDimensions(YY, m, m), float64(k), acc, rho)
+					tensors.FromFlatDataAndDimensions(YY, m, m), float64(k), acc, rho, yy)
 				got := append(tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])...)
 				ref := append(tensors.MustCopyFlatData[float64](out[5]), tensors.MustCopyFlatData[float64](out[6])...)
 				if e := relErr(got, ref); e > 1e-12 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"qnlab/internal/enum"
 )
 
 // DefaultM is the history size used when History.M is 0 (Nocedal & Wright suggest 3 ≤ m ≤ 20).
@@ -18,11 +20,14 @@ type Pair struct {
 	Rho  float64
 }
 
-// History holds the last M accepted curvature pairs, oldest first.
+// History holds the last M accepted curvature pairs, oldest first, in host memory: the history
+// of Minimize and Kernel. The training optimizer keeps the same history in the graph
+// (slotHistory).
 //
 // A pair is rejected, never stored, if it holds NaN or Inf, if its length differs from the
-// stored pairs', or if yᵀs ≤ Eps·‖s‖‖y‖ (no positive curvature along s: storing it would make
-// H_k indefinite or singular). The zero value is an empty history with the defaults.
+// stored pairs', or if it fails the relative Curvature test yᵀs > Eps·‖s‖‖y‖ (no positive
+// curvature along s: storing it would make H_k indefinite or singular). The zero value is an
+// empty history with the defaults.
 type History struct {
 	// M is the number of pairs kept. If M is 0, it will be defaulted to DefaultM.
 	M int
@@ -70,17 +75,9 @@ const (
 	NoCurvature
 )
 
-func (r Reason) String() string {
-	switch r {
-	case NonFinite:
-		return "non-finite"
-	case BadLength:
-		return "bad length"
-	case NoCurvature:
-		return "no curvature"
-	}
-	return fmt.Sprintf("Reason(%d)", int(r))
-}
+var reasonNames = enum.Names[Reason]{NonFinite: "non-finite", BadLength: "bad length", NoCurvature: "no curvature"}
+
+func (r Reason) String() string { return reasonNames.String(r, "Reason") }
 
 // RejectError is returned by History.Push for a pair that was not stored.
 type RejectError struct {
@@ -111,7 +108,7 @@ func (h *History) Push(s, y []float64) error {
 	if math.IsInf(ys, 0) || math.IsInf(ns*ny, 0) {
 		return &RejectError{NonFinite, fmt.Sprintf("yᵀs = %g, ‖s‖‖y‖ = %g overflow", ys, ns*ny)}
 	}
-	if thr := h.eps() * ns * ny; !(ys > thr) {
+	if thr := (Curvature{Eps: h.eps(), Relative: true}).threshold(ns, ny); !(ys > thr) {
 		return &RejectError{NoCurvature, fmt.Sprintf("yᵀs = %.3g ≤ ε‖s‖‖y‖ = %.3g", ys, thr)}
 	}
 	// ρ = 1/yᵀs and γ = yᵀs/yᵀy must be finite too (they can overflow for extreme scales).

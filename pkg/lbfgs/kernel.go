@@ -17,7 +17,7 @@ type Kernel struct {
 	backend compute.Backend
 	dtype   dtypes.DType
 	exec    *Exec // outputs d, γ
-	trace   *Exec // outputs d, γ, α [m], q [m, d], r [m, d]
+	steps   *Exec // outputs d, γ, α [m], q [m, d], r [m, d]
 }
 
 // NewKernel returns a Kernel computing in dtype (dtypes.Float32 or dtypes.Float64) on b.
@@ -38,7 +38,7 @@ func NewKernel(b compute.Backend, dtype dtypes.DType) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lbfgs: building the direction kernel: %w", err)
 	}
-	k.trace, err = NewExec(b, func(inputs []*Node) []*Node {
+	k.steps, err = NewExec(b, func(inputs []*Node) []*Node {
 		g, s, y := splitInputs(inputs)
 		t := twoLoop(g, s, y)
 		if len(s) == 0 {
@@ -51,10 +51,10 @@ func NewKernel(b compute.Backend, dtype dtypes.DType) (*Kernel, error) {
 		return []*Node{t.d[0], t.gamma, Stack(t.alpha, 0), Stack(q, 0), Stack(r, 0)}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lbfgs: building the trace kernel: %w", err)
+		return nil, fmt.Errorf("lbfgs: building the recursion kernel: %w", err)
 	}
 	k.exec.SetMaxCache(-1)
-	k.trace.SetMaxCache(-1)
+	k.steps.SetMaxCache(-1)
 	return k, nil
 }
 
@@ -82,24 +82,25 @@ func (k *Kernel) Direction(h *History, g []float64) (d []float64, gamma float64,
 	return k.vector(out[0]), k.vector(out[1])[0], nil
 }
 
-// Trace is the two-loop recursion's intermediate values, as computed by the graph kernel.
+// Recursion is the two-loop recursion's intermediate values, as computed by the graph kernel.
 // Index i runs over the pairs oldest first: Q[i] = q_i = V_i⋯V_{k-1}·g after the first loop's
 // step i, Alpha[i] = ρ_i s_iᵀ q_{i+1}, and R[i] = r after the second loop's step i, which the
 // proof shows equals H^{(i+1)}·q_{i+1} (H^{(i+1)}: H_0 updated with pairs 0..i; q_m = g).
-type Trace struct {
+type Recursion struct {
 	D     []float64
 	Gamma float64
 	Alpha []float64
 	Q, R  [][]float64
 }
 
-// Trace runs the two-loop recursion and returns its intermediate vectors.
-func (k *Kernel) Trace(h *History, g []float64) (*Trace, error) {
-	out, err := k.run(k.trace, h, g)
+// Recursion runs the two-loop recursion and returns its intermediate vectors (for the proof's
+// step-by-step checks).
+func (k *Kernel) Recursion(h *History, g []float64) (*Recursion, error) {
+	out, err := k.run(k.steps, h, g)
 	if err != nil {
 		return nil, err
 	}
-	t := &Trace{D: k.vector(out[0]), Gamma: k.vector(out[1])[0]}
+	t := &Recursion{D: k.vector(out[0]), Gamma: k.vector(out[1])[0]}
 	if len(out) > 2 {
 		m, d := h.Len(), len(g)
 		t.Alpha = k.vector(out[2])

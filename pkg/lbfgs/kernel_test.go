@@ -200,7 +200,7 @@ func TestTraceFollowsTheProof(t *testing.T) {
 	m, d := 6, 40
 	h := randomHistory(t, rng, m, d)
 	g := randomVector(rng, d)
-	tr, err := testKernel(t, dtypes.Float64).Trace(h, g)
+	tr, err := testKernel(t, dtypes.Float64).Recursion(h, g)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 
+	"qnlab/internal/enum"
 	"qnlab/pkg/backend"
 )
 
@@ -24,26 +25,6 @@ type ObjectiveFunc func(x, grad []float64) (float64, error)
 
 // Eval implements Objective.
 func (f ObjectiveFunc) Eval(x, grad []float64) (float64, error) { return f(x, grad) }
-
-// Method chooses the search direction.
-type Method int
-
-const (
-	// LBFGS: d = −H_k·g from the two-loop kernel (the default).
-	LBFGS Method = iota
-	// GradientDescent: d = −g, for comparison.
-	GradientDescent
-)
-
-func (m Method) String() string {
-	switch m {
-	case LBFGS:
-		return "lbfgs"
-	case GradientDescent:
-		return "gd"
-	}
-	return fmt.Sprintf("Method(%d)", int(m))
-}
 
 // Status says why Minimize stopped.
 type Status int
@@ -62,33 +43,47 @@ const (
 	LineSearchFailure
 )
 
-func (s Status) String() string {
-	switch s {
-	case NotTerminated:
-		return "not terminated"
-	case GradientThreshold:
-		return "gradient threshold"
-	case FunctionConvergence:
-		return "function convergence"
-	case IterationLimit:
-		return "iteration limit"
-	case EvaluationLimit:
-		return "evaluation limit"
-	case LineSearchFailure:
-		return "line search failure"
-	}
-	return fmt.Sprintf("Status(%d)", int(s))
+var statusNames = enum.Names[Status]{NotTerminated: "not terminated", GradientThreshold: "gradient threshold",
+	FunctionConvergence: "function convergence", IterationLimit: "iteration limit", EvaluationLimit: "evaluation limit",
+	LineSearchFailure: "line search failure"}
+
+func (s Status) String() string { return statusNames.String(s, "Status") }
+
+// Failed reports whether s ends a run that did not converge or run out of budget: a line
+// search that found no decrease, even along −∇f.
+func (s Status) Failed() bool { return s == LineSearchFailure }
+
+// Method is a search direction composed with a line search (gonum's NextDirectioner composed
+// with a Linesearcher). The zero value is L-BFGS (m = 10, the float64 kernel on the default
+// backend) with a strong Wolfe search.
+type Method struct {
+	// Direction computes the search directions. If nil, &LBFGS{}.
+	Direction Direction
+	// LineSearch chooses steps along them. If nil, Wolfe{}.
+	LineSearch LineSearch
 }
 
-// Settings configure Minimize. The zero value is L-BFGS with m = 10 and a strong Wolfe search
-// to ‖∇f‖∞ ≤ 1e-6.
+func (m Method) String() string {
+	return fmt.Sprintf("%v with %v line search", m.direction(), m.lineSearch())
+}
+
+func (m Method) direction() Direction {
+	if m.Direction == nil {
+		return &LBFGS{}
+	}
+	return m.Direction
+}
+
+func (m Method) lineSearch() LineSearch {
+	if m.LineSearch == nil {
+		return Wolfe{}
+	}
+	return m.LineSearch
+}
+
+// Settings are when Minimize stops (and what it records). The zero value stops at
+// ‖∇f‖∞ ≤ 1e-6 or after 10000 iterations.
 type Settings struct {
-	// Method is LBFGS (default) or GradientDescent.
-	Method Method
-	// M is the L-BFGS history size. If M is 0, it will be defaulted to DefaultM.
-	M int
-	// LineSearch chooses steps. If LineSearch is nil, it will be defaulted to Wolfe{}.
-	LineSearch LineSearch
 	// GradTol stops at ‖∇f‖∞ ≤ GradTol. If GradTol is 0, it will be defaulted to 1e-6.
 	GradTol float64
 	// FTol stops when the relative decrease (f_k − f_{k+1})/max(|f_k|, |f_{k+1}|, 1) ≤ FTol.
@@ -98,14 +93,11 @@ type Settings struct {
 	MaxIterations int
 	// MaxEvaluations bounds the objective evaluations. If MaxEvaluations is 0, there is no bound.
 	MaxEvaluations int
-	// TraceX records every iterate in Result.Trace[k].X (for plots of low-dimensional runs).
-	TraceX bool
-	// Kernel computes L-BFGS directions. If Kernel is nil, a float64 kernel on backend.Default()
-	// is used.
-	Kernel *Kernel
+	// RecordX records every iterate in Result.Iterates[k].X (for plots of low-dimensional runs).
+	RecordX bool
 }
 
-// Iteration is one row of Result.Trace: the state after iteration k (row 0 is x_0).
+// Iteration is one row of Result.Iterates: the state after iteration k (row 0 is x_0).
 type Iteration struct {
 	F, GradNorm float64 // f(x_k), ‖∇f(x_k)‖∞
 	Step        float64 // α_{k-1}, the step that led to x_k (0 for x_0)
@@ -115,7 +107,7 @@ type Iteration struct {
 	// StepOK reports that the step met the line search's conditions; false when the search
 	// failed but its best point still decreased f and was taken.
 	StepOK bool
-	// X is x_k, recorded only with Settings.TraceX.
+	// X is x_k, recorded only with Settings.RecordX.
 	X []float64
 }
 
@@ -126,18 +118,27 @@ type Result struct {
 	Iterations  int
 	Evaluations int
 	Status      Status
-	// Rejected counts curvature pairs the history refused (History.Push).
+	// Rejected counts curvature pairs the direction refused (Direction.Update).
 	Rejected int
-	// Restarts counts history resets after a failed line search along an L-BFGS direction.
+	// Restarts counts direction resets: after a failed line search along a direction with
+	// curvature information, or a direction that was not a descent direction.
 	Restarts int
-	Trace    []Iteration
+	// Iterates holds the state after every iteration, x_0 first.
+	Iterates []Iteration
 }
 
-// Minimize minimises f from x0 with L-BFGS (Nocedal & Wright 2006, Alg. 7.5) or gradient
-// descent, using the line search in s. Bad input (empty x0, non-finite x0 or f(x0), a failing
-// objective, bad settings) is an error; running out of budget or a failed line search is a
-// Status, with the best point found.
-func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
+// Minimize minimises f from x0 by method m — a Direction composed with a LineSearch (Nocedal &
+// Wright 2006, Alg. 7.5 for L-BFGS) — until s says stop. Bad input (empty x0, non-finite x0,
+// f(x0) or ∇f(x0), a failing objective, bad settings) is an error; running out of budget or a
+// failed line search is a Status, with the best point found.
+//
+// Each iteration takes p = m.Direction.Next(x, g); if p is not a descent direction the
+// direction is Reset and p = −g. The first trial step is 1 when the direction says its step has
+// a natural length (Direction.UnitStep), else 1/‖g‖₂ on the first iteration (as L-BFGS-B) and
+// α_{k-1}·φ'_{k-1}(0)/φ'_k(0) after (N&W eq. 3.60). A failed line search resets the direction
+// and retries along −g if it had curvature information to forget; otherwise the run stops with
+// LineSearchFailure.
+func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 	if f == nil {
 		return Result{}, errors.New("lbfgs: Minimize needs an objective, got nil")
 	}
@@ -148,29 +149,15 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 	if i := firstNonFinite(x0); i >= 0 {
 		return Result{}, fmt.Errorf("lbfgs: x0[%d] = %g is not finite", i, x0[i])
 	}
-	if s.Method != LBFGS && s.Method != GradientDescent {
-		return Result{}, fmt.Errorf("lbfgs: unknown method %v", s.Method)
-	}
-	if s.M < 0 || s.GradTol < 0 || s.FTol < 0 || s.MaxIterations < 0 || s.MaxEvaluations < 0 {
+	if s.GradTol < 0 || s.FTol < 0 || s.MaxIterations < 0 || s.MaxEvaluations < 0 {
 		return Result{}, fmt.Errorf("lbfgs: settings must not be negative: %+v", s)
 	}
-	ls := s.LineSearch
-	if ls == nil {
-		ls = Wolfe{}
-	}
+	dir, ls := m.direction(), m.lineSearch()
 	gradTol := orDefault(s.GradTol, 1e-6)
 	maxIter := s.MaxIterations
 	if maxIter == 0 {
 		maxIter = 10000
 	}
-	kernel := s.Kernel
-	if kernel == nil && s.Method == LBFGS {
-		var err error
-		if kernel, err = defaultKernel(); err != nil {
-			return Result{}, err
-		}
-	}
-	hist := &History{M: s.M}
 
 	x, g := slices.Clone(x0), make([]float64, n)
 	fx, err := f.Eval(x, g)
@@ -180,10 +167,13 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 	if !finite(fx) || firstNonFinite(g) >= 0 {
 		return Result{}, fmt.Errorf("lbfgs: f(x0) = %g or its gradient is not finite", fx)
 	}
+	if err := dir.Init(x, g); err != nil {
+		return Result{}, err
+	}
 	res := Result{Evaluations: 1}
-	res.Trace = append(res.Trace, Iteration{F: fx, GradNorm: normInf(g), Evals: 1})
-	if s.TraceX {
-		res.Trace[0].X = slices.Clone(x)
+	res.Iterates = append(res.Iterates, Iteration{F: fx, GradNorm: normInf(g), Evals: 1})
+	if s.RecordX {
+		res.Iterates[0].X = slices.Clone(x)
 	}
 
 	// Trial points of the current line search, so the accepted one need not be re-evaluated.
@@ -224,26 +214,18 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 			break
 		}
 
-		// Direction: L-BFGS (two-loop kernel) or −g; −g whenever the history is empty.
-		if s.Method == LBFGS && hist.Len() > 0 {
-			if p, _, err = kernel.Direction(hist, g); err != nil {
-				return res, err
-			}
-		} else {
-			p = scaled(-1, g)
+		if p, err = dir.Next(x, g); err != nil {
+			return res, err
 		}
 		slope := dot(g, p)
-		if !(slope < 0) { // rounding made H_k·g useless: restart from steepest descent
-			hist.Clear()
+		if !(slope < 0) { // rounding made the direction useless: restart from steepest descent
+			dir.Reset()
 			res.Restarts++
 			p = scaled(-1, g)
 			slope = dot(g, p)
 		}
-
-		// First trial step: 1 for L-BFGS once it has curvature pairs; 1/‖g‖₂ on the first
-		// iteration (as L-BFGS-B does); otherwise N&W eq. (3.60), α_{k-1}·φ'_{k-1}(0)/φ'_k(0).
 		alpha0 := 1.0
-		if s.Method == GradientDescent || hist.Len() == 0 {
+		if !dir.UnitStep() {
 			if prevAlpha == 0 {
 				alpha0 = 1 / math.Sqrt(dot(g, g))
 			} else {
@@ -257,8 +239,7 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 			return res, fmt.Errorf("lbfgs: objective: %w", evalErr)
 		}
 		if !step.OK && !(step.F < fx) {
-			if s.Method == LBFGS && hist.Len() > 0 {
-				hist.Clear() // retry from the same point along −g
+			if dir.Reset() { // retry from the same point along −g
 				res.Restarts++
 				continue
 			}
@@ -282,17 +263,15 @@ func Minimize(f Objective, x0 []float64, s Settings) (Result, error) {
 		fPrev := fx
 		x, g, fx = t.x, t.g, t.f
 		res.Iterations++
-		res.Trace = append(res.Trace, Iteration{
+		res.Iterates = append(res.Iterates, Iteration{
 			F: fx, GradNorm: normInf(g), Step: step.Alpha, Slope0: slope, Slope: step.DF, Evals: res.Evaluations, StepOK: step.OK,
 		})
-		if s.TraceX {
-			res.Trace[len(res.Trace)-1].X = x // t.x is a fresh slice, never modified
+		if s.RecordX {
+			res.Iterates[len(res.Iterates)-1].X = x // t.x is a fresh slice, never modified
 		}
 		prevAlpha, prevSlope = step.Alpha, slope
-		if s.Method == LBFGS {
-			if hist.Push(sVec, yVec) != nil {
-				res.Rejected++
-			}
+		if !dir.Update(sVec, yVec) {
+			res.Rejected++
 		}
 		if s.FTol > 0 && (fPrev-fx)/math.Max(math.Max(math.Abs(fPrev), math.Abs(fx)), 1) <= s.FTol {
 			res.Status = FunctionConvergence

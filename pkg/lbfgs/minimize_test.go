@@ -36,8 +36,8 @@ func rosenStart(n int) []float64 {
 // with c1 = 1e-4, c2 = 0.9.
 func checkWolfe(t *testing.T, r Result) {
 	t.Helper()
-	for k := 1; k < len(r.Trace); k++ {
-		it, prev := r.Trace[k], r.Trace[k-1]
+	for k := 1; k < len(r.Iterates); k++ {
+		it, prev := r.Iterates[k], r.Iterates[k-1]
 		if !it.StepOK {
 			t.Errorf("iteration %d: the Wolfe search failed (step %g taken as best point)", k, it.Step)
 			continue
@@ -57,7 +57,7 @@ func checkWolfe(t *testing.T, r Result) {
 func TestRosenbrockWolfe(t *testing.T) {
 	scipy := map[int]int{2: 46, 10: 94, 100: 635}
 	for _, n := range []int{2, 10, 100, 1000} {
-		r, err := Minimize(ObjectiveFunc(rosen), rosenStart(n), Settings{GradTol: 1e-7})
+		r, err := Minimize(ObjectiveFunc(rosen), rosenStart(n), Method{}, Settings{GradTol: 1e-7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,14 +75,14 @@ func TestRosenbrockWolfe(t *testing.T) {
 // TestGDFixedStepFailsWhereLBFGSSucceeds is the seed paper's point, measured: in the iterations
 // L-BFGS needs on 2-D Rosenbrock, gradient descent with a fixed step does not get f below 1e-4.
 func TestGDFixedStepFailsWhereLBFGSSucceeds(t *testing.T) {
-	lb, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{GradTol: 1e-7})
+	lb, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Method{}, Settings{GradTol: 1e-7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// lr = 1e-3 is stable (2/L ≈ 2/2508 at the minimiser would be 8e-4; larger steps diverge early).
 	for _, lr := range []float64{1e-3, 5e-4, 1e-4} {
-		gd, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{
-			Method: GradientDescent, LineSearch: Fixed{Step: lr}, MaxIterations: lb.Iterations,
+		gd, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Method{GradientDescent{}, Fixed{Step: lr}}, Settings{
+			MaxIterations: lb.Iterations,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -99,10 +99,10 @@ func TestGDFixedStepFailsWhereLBFGSSucceeds(t *testing.T) {
 
 func TestEveryLineSearchConverges(t *testing.T) {
 	for _, c := range []struct {
-		m  Method
+		m  Direction
 		ls LineSearch
-	}{{LBFGS, Wolfe{}}, {LBFGS, Armijo{}}, {GradientDescent, Wolfe{}}, {GradientDescent, Armijo{}}} {
-		r, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{Method: c.m, LineSearch: c.ls, GradTol: 1e-5, MaxIterations: 100000})
+	}{{&LBFGS{}, Wolfe{}}, {&LBFGS{}, Armijo{}}, {GradientDescent{}, Wolfe{}}, {GradientDescent{}, Armijo{}}} {
+		r, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Method{c.m, c.ls}, Settings{GradTol: 1e-5, MaxIterations: 100000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,8 +110,8 @@ func TestEveryLineSearchConverges(t *testing.T) {
 		if r.Status != GradientThreshold {
 			t.Errorf("%v/%v: %v at ‖g‖∞=%g", c.m, c.ls, r.Status, r.GradNorm)
 		}
-		for k := 1; k < len(r.Trace); k++ {
-			if r.Trace[k].F > r.Trace[k-1].F {
+		for k := 1; k < len(r.Iterates); k++ {
+			if r.Iterates[k].F > r.Iterates[k-1].F {
 				t.Fatalf("%v/%v: f increased at iteration %d", c.m, c.ls, k)
 			}
 		}
@@ -138,7 +138,7 @@ func TestNonFiniteTrialPointsShrinkTheStep(t *testing.T) {
 			return v, nil
 		})
 		for _, ls := range []LineSearch{Wolfe{}, Armijo{}, Fixed{Step: 50}} {
-			r, err := Minimize(f, []float64{0, 0, 0}, Settings{LineSearch: ls, MaxIterations: 2000})
+			r, err := Minimize(f, []float64{0, 0, 0}, Method{LineSearch: ls}, Settings{MaxIterations: 2000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestUphillGradientIsALineSearchFailure(t *testing.T) {
 	x0 := rosenStart(4)
 	f0, _ := rosen(x0, make([]float64, 4))
 	for _, ls := range []LineSearch{Wolfe{}, Armijo{}} {
-		r, err := Minimize(f, x0, Settings{LineSearch: ls})
+		r, err := Minimize(f, x0, Method{LineSearch: ls}, Settings{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,19 +182,20 @@ func TestMinimizeBadInput(t *testing.T) {
 	cases := []struct {
 		f    Objective
 		x0   []float64
+		m    Method
 		s    Settings
 		want string
 	}{
-		{nil, []float64{1}, Settings{}, "objective"},
-		{ok, nil, Settings{}, "x0 is empty"},
-		{ok, []float64{1, math.NaN()}, Settings{}, "x0[1]"},
-		{nanAt0, []float64{1, 2}, Settings{}, "not finite"},
-		{failing, []float64{1, 2}, Settings{}, "boom"},
-		{ok, []float64{1, 2}, Settings{M: -1}, "negative"},
-		{ok, []float64{1, 2}, Settings{Method: Method(7)}, "unknown method"},
+		{nil, []float64{1}, Method{}, Settings{}, "objective"},
+		{ok, nil, Method{}, Settings{}, "x0 is empty"},
+		{ok, []float64{1, math.NaN()}, Method{}, Settings{}, "x0[1]"},
+		{nanAt0, []float64{1, 2}, Method{}, Settings{}, "not finite"},
+		{failing, []float64{1, 2}, Method{}, Settings{}, "boom"},
+		{ok, []float64{1, 2}, Method{Direction: &LBFGS{M: -1}}, Settings{}, "negative"},
+		{ok, []float64{1, 2}, Method{}, Settings{GradTol: -1}, "negative"},
 	}
 	for _, c := range cases {
-		if _, err := Minimize(c.f, c.x0, c.s); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := Minimize(c.f, c.x0, c.m, c.s); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want error containing %q, got %v", c.want, err)
 		}
 	}
@@ -236,22 +237,22 @@ func TestWolfeOnMoreThuenteFunctions(t *testing.T) {
 	}
 }
 
-func TestTraceX(t *testing.T) {
-	r, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{TraceX: true})
+func TestRecordX(t *testing.T) {
+	r, err := Minimize(ObjectiveFunc(rosen), rosenStart(2), Method{}, Settings{RecordX: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Trace) != r.Iterations+1 || r.Trace[0].X[0] != -1.2 || r.Trace[len(r.Trace)-1].X[0] != r.X[0] {
-		t.Fatalf("trace of %d rows does not start at x0 and end at X", len(r.Trace))
+	if len(r.Iterates) != r.Iterations+1 || r.Iterates[0].X[0] != -1.2 || r.Iterates[len(r.Iterates)-1].X[0] != r.X[0] {
+		t.Fatalf("trace of %d rows does not start at x0 and end at X", len(r.Iterates))
 	}
-	for k := 1; k < len(r.Trace); k++ {
-		f, _ := rosen(r.Trace[k].X, make([]float64, 2))
-		if f != r.Trace[k].F {
-			t.Fatalf("row %d: f(X) = %g, recorded F = %g", k, f, r.Trace[k].F)
+	for k := 1; k < len(r.Iterates); k++ {
+		f, _ := rosen(r.Iterates[k].X, make([]float64, 2))
+		if f != r.Iterates[k].F {
+			t.Fatalf("row %d: f(X) = %g, recorded F = %g", k, f, r.Iterates[k].F)
 		}
 	}
-	r, _ = Minimize(ObjectiveFunc(rosen), rosenStart(2), Settings{})
-	if r.Trace[1].X != nil {
-		t.Error("X recorded without TraceX")
+	r, _ = Minimize(ObjectiveFunc(rosen), rosenStart(2), Method{}, Settings{})
+	if r.Iterates[1].X != nil {
+		t.Error("X recorded without RecordX")
 	}
 }

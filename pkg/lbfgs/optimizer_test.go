@@ -75,7 +75,7 @@ func TestOptimizerDirectionEqualsKernel(t *testing.T) {
 
 func testOptimizerDirection(t *testing.T, compact bool) {
 	const m, lr = 3, 0.05
-	opt, err := Optimizer().M(m).LearningRate(lr).Compact(compact).Done()
+	opt, err := Optimizer().M(m).LearningRate(lr).compact(compact).Done()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestOptimizerDecreasesLoss(t *testing.T) {
 		}
 		return f, nil
 	})
-	best, err := Minimize(fx, make([]float64, 7), Settings{GradTol: 1e-10})
+	best, err := Minimize(fx, make([]float64, 7), Method{}, Settings{GradTol: 1e-10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestOptimizerBadOptions(t *testing.T) {
 		"m=0":      Optimizer().M(0),
 		"lr=0":     Optimizer().LearningRate(0),
 		"lr=NaN":   Optimizer().LearningRate(math.NaN()),
-		"eps<0":    Optimizer().Curvature(-1, false),
+		"eps<0":    Optimizer().Curvature(Curvature{Eps: -1}),
 		"γ rule":   Optimizer().Gamma(GammaRule(9)),
 		"no scope": Optimizer().Scope(""),
 	} {

@@ -17,25 +17,25 @@ func TwoLoop(g []*Node, s, y [][]*Node) (d []*Node, gamma *Node) {
 	return t.d, t.gamma
 }
 
-// trace is the two-loop recursion with its intermediate vectors, for the step-by-step proof:
+// recursion is the two-loop recursion with its intermediate vectors, for the step-by-step proof:
 // q[i] is q after the first loop processed pair i, i.e. q_i = V_i⋯V_{k-1}·g; r[i] is r after
 // the second loop processed pair i, i.e. r_i = H^{(i+1)}·q_{i+1} where H^{(i+1)} is H_0
 // updated with pairs 0..i by eq. (7.16) (and q_m = g). r[m-1] = H_k·g.
-type trace struct {
+type recursion struct {
 	d     []*Node
 	gamma *Node
 	alpha []*Node
 	q, r  [][]*Node
 }
 
-func twoLoop(g []*Node, s, y [][]*Node) trace {
+func twoLoop(g []*Node, s, y [][]*Node) recursion {
 	m := len(s)
 	if m == 0 {
 		d := make([]*Node, len(g))
 		for j, gj := range g {
 			d[j] = Neg(gj)
 		}
-		return trace{d: d, gamma: ScalarOne(g[0].Graph(), g[0].DType())}
+		return recursion{d: d, gamma: ScalarOne(g[0].Graph(), g[0].DType())}
 	}
 	rho := make([]*Node, m)
 	for i := range m {
@@ -47,9 +47,9 @@ func twoLoop(g []*Node, s, y [][]*Node) trace {
 
 // twoLoopWith is Alg. 7.4 with ρ_i and γ_k given. A pair with ρ_i = 0 and s_i = y_i = 0 drops
 // out exactly (α_i = β = 0), which lets a fixed-capacity history hold empty slots.
-func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) trace {
+func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) recursion {
 	m := len(s)
-	t := trace{gamma: gamma, alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
+	t := recursion{gamma: gamma, alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
 
 	// First loop, newest to oldest: α_i = ρ_i s_iᵀq; q ← q − α_i y_i.
 	q := g

@@ -7,7 +7,7 @@ import (
 )
 
 // baselineCNN is SimpleCNN as first written, kept for BenchmarkCNNStepBaseline (the "before" of
-// the layout work): NHWC throughout, Conv3x3 (patches [B·H·W, 9·Cin] times the HWIO kernel),
+// the layout work): NHWC throughout, conv3x3 (patches [B·H·W, 9·Cin] times the HWIO kernel),
 // bias added after each convolution, ReLU before pooling, ReLU and pooling with Where, weights
 // [in, out]. It computes the same function as SimpleCNN for the same parameter values (up to the
 // layouts of the variables). (The package's DotGeneral gradient without identity transposes
@@ -34,7 +34,7 @@ func baselineCNN(scope *model.Scope, images *Node) *Node {
 		s := scope.WithInitializer(torchUniform(scope, 9*cin))
 		w := s.VariableWithShape("weights", shapes.Make(x.DType(), 3, 3, cin, out)).NodeValue(x.Graph())
 		bias := s.VariableWithShape("biases", shapes.Make(x.DType(), out)).NodeValue(x.Graph())
-		return Add(Conv3x3(x, w), Reshape(bias, 1, 1, 1, out))
+		return Add(conv3x3(x, w), Reshape(bias, 1, 1, 1, out))
 	}
 	dense := func(scope *model.Scope, x *Node, out int) *Node {
 		in := x.Shape().Dimensions[1]

@@ -143,7 +143,7 @@ func BatchTensors(s *Set, indices []int, dtype dtypes.DType) (images, labels *te
 	case dtypes.Float32:
 		images = tensors.FromFlatDataAndDimensions(normalise[float32](s, indices), len(indices), s.Rows, s.Cols, 1)
 	default:
-		panic(fmt.Sprintf("models: batch dtype %s not supported, want Float32 or Float64", dtype))
+		panic(fmt.Errorf("models: batch dtype %s not supported, want Float32 or Float64", dtype))
 	}
 	return images, labels
 }

@@ -16,7 +16,7 @@ import (
 
 // BenchmarkCNNStep times one training step of SimpleCNN (batch 128, float32: forward, backward
 // and Adam update) through GoMLX's train.Trainer on the default backend. Compare with
-// bench/torch_cnn.py (PyTorch, same model and batch) for the ratio.
+// scripts/torch/cnn.py (PyTorch, same model and batch) for the ratio.
 func BenchmarkCNNStep(b *testing.B) {
 	step := newStepper(b, SimpleCNN)
 	b.ResetTimer()
@@ -103,7 +103,7 @@ func cloneTensor(tb testing.TB, t *tensors.Tensor) *tensors.Tensor {
 	return c
 }
 
-// BenchmarkConv compares Conv3x3 (im2col in graph ops) with GoMLX's Convolve on the second
+// BenchmarkConv compares conv3x3 (im2col in graph ops) with GoMLX's Convolve on the second
 // convolution of SimpleCNN (batch 128, 14×14×16 → 14×14×32, NHWC, float32), forward and backward
 // (gradient of the sum of the outputs with respect to input and kernel), alternately, and reports
 // the ratio Convolve/im2col.
@@ -123,5 +123,5 @@ func BenchmarkConv(b *testing.B) {
 		run()
 		return run
 	}
-	benchmarkRatio(b, "convolve", runner(convolveSame), "im2col", runner(Conv3x3))
+	benchmarkRatio(b, "convolve", runner(convolveSame), "im2col", runner(conv3x3))
 }

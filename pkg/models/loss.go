@@ -15,11 +15,11 @@ func Loss(logits, labels *Node) *Node {
 // exampleLosses returns the cross-entropy of each example, [B].
 func exampleLosses(logits, labels *Node) *Node {
 	if logits.Rank() != 2 {
-		panic(fmt.Sprintf("models.Loss: logits must be [B, classes], got %s", logits.Shape()))
+		panic(fmt.Errorf("models.Loss: logits must be [B, classes], got %s", logits.Shape()))
 	}
 	b, classes := logits.Shape().Dimensions[0], logits.Shape().Dimensions[1]
 	if !labels.DType().IsInt() || labels.Shape().Size() != b {
-		panic(fmt.Sprintf("models.Loss: labels must be %d integers ([B] or [B, 1]), got %s", b, labels.Shape()))
+		panic(fmt.Errorf("models.Loss: labels must be %d integers ([B] or [B, 1]), got %s", b, labels.Shape()))
 	}
 	oneHot := OneHot(Reshape(labels, b), classes, logits.DType())
 	return Neg(ReduceSum(Mul(oneHot, LogSoftmax(logits)), -1))

@@ -73,19 +73,19 @@ func (s *Set) Image(i int) []uint8 {
 	return s.Images[i*size : (i+1)*size]
 }
 
-// LabelCounts returns how many examples of each digit s holds.
-func (s *Set) LabelCounts() [NumClasses]int {
-	var counts [NumClasses]int
-	for _, l := range s.Labels {
-		counts[l]++
-	}
-	return counts
-}
-
 // MNIST is the whole data set: 60,000 training and 10,000 test examples.
 type MNIST struct {
 	Train, Test *Set
 	Dir         string // the directory the files were read from
+}
+
+// LoadDefaultMNIST loads the MNIST files from DefaultMNISTDir.
+func LoadDefaultMNIST() (*MNIST, error) {
+	dir, err := DefaultMNISTDir()
+	if err != nil {
+		return nil, err
+	}
+	return LoadMNIST(dir)
 }
 
 // DefaultMNISTDir returns the directory holding the MNIST files: $QNLAB_MNIST if set, else the

@@ -12,6 +12,20 @@ import (
 // ModelFns; a ModelFn can be passed to GoMLX's train.NewTrainer as is.
 type ModelFn = func(scope *model.Scope, images *Node) *Node
 
+// Names lists the models ByName knows, in a fixed order.
+func Names() []string { return []string{"cnn", "mlp"} }
+
+// ByName returns the model called name: "cnn" (SimpleCNN) or "mlp" (MLP).
+func ByName(name string) (ModelFn, error) {
+	switch name {
+	case "cnn":
+		return SimpleCNN, nil
+	case "mlp":
+		return MLP, nil
+	}
+	return nil, fmt.Errorf("models: unknown model %q: want cnn or mlp", name)
+}
+
 // SimpleCNN is the seed paper's CNN: conv 3×3 16 → ReLU → maxpool 2 → conv 3×3 32 → ReLU →
 // maxpool 2 → fc 1568→128 → ReLU → fc 128→10 ("same" padding: 28→14→7; 206,922 parameters),
 // initialised as PyTorch's defaults (U(±1/√fanIn) for weights and biases). images [B, 28, 28, 1]
@@ -60,7 +74,7 @@ func MLP(scope *model.Scope, images *Node) *Node {
 // [B, 28, 28, 1] tensor; it accepts [B, 28, 28] and [B, 784] by reshaping.
 func checkImages(name string, images *Node) *Node {
 	if !images.DType().IsFloat() {
-		panic(fmt.Sprintf("models.%s: images must be float, got %s", name, images.Shape()))
+		panic(fmt.Errorf("models.%s: images must be float, got %s", name, images.Shape()))
 	}
 	d := images.Shape().Dimensions
 	switch {
@@ -70,7 +84,7 @@ func checkImages(name string, images *Node) *Node {
 		len(d) == 2 && d[1] == ImageSize:
 		return Reshape(images, d[0], ImageRows, ImageCols, 1)
 	}
-	panic(fmt.Sprintf("models.%s: images must be [B, 28, 28, 1], got %s", name, images.Shape()))
+	panic(fmt.Errorf("models.%s: images must be [B, 28, 28, 1], got %s", name, images.Shape()))
 }
 
 // NewStore returns an empty GoMLX model store whose variable initialization is seeded with

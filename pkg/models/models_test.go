@@ -68,11 +68,11 @@ func TestConv3x3MatchesConvolve(t *testing.T) {
 		}
 		return res
 	}
-	got, want := run(Conv3x3), run(convolveSame)
+	got, want := run(conv3x3), run(convolveSame)
 	for i, name := range []string{"output", "d/dx", "d/dkernel"} {
 		diff, scale := maxAbsDiff(got[i], want[i])
 		if diff > 1e-12*max(1, scale) {
-			t.Errorf("%s: Conv3x3 differs from Convolve by %.3g (scale %.3g)", name, diff, scale)
+			t.Errorf("%s: conv3x3 differs from Convolve by %.3g (scale %.3g)", name, diff, scale)
 		}
 	}
 }
@@ -92,7 +92,7 @@ func TestMaxPool2(t *testing.T) {
 	weights := []float64{10, 1, 20, 2, 30, 3, 40, 4} // [1, 2, 2, 2] weighting of the outputs
 	wt := tensors.FromFlatDataAndDimensions(weights, 1, 2, 2, c)
 	outs := MustExecOnceN(be, func(x, wt *Node) []*Node {
-		y := MaxPool2(x)
+		y := maxPool2(x)
 		return []*Node{y, Gradient(ReduceAllSum(Mul(y, wt)), x)[0]}
 	}, x, wt)
 	y, dx := flat64(outs[0]), flat64(outs[1])
@@ -460,7 +460,7 @@ func TestNoIdentityTransposeInGradients(t *testing.T) {
 	}
 }
 
-// TestConvPool checks ConvPool, in both layouts, against Conv3x3 + bias followed by MaxPool2
+// TestConvPool checks ConvPool, in both layouts, against conv3x3 + bias followed by maxPool2
 // (each tested against GoMLX's own ops): values and the gradients with respect to x and the kernel.
 func TestConvPool(t *testing.T) {
 	be := backend.MustDefault()
@@ -475,7 +475,7 @@ func TestConvPool(t *testing.T) {
 			kw := Slice(k, AxisRange(), AxisRange(0, 9*c))
 			hwio := TransposeAllAxes(Reshape(kw, cout, 3, 3, c), 1, 2, 3, 0)
 			bias := Reshape(Slice(k, AxisRange(), AxisRange(9*c)), 1, 1, 1, cout)
-			ref := TransposeAllAxes(MaxPool2(Add(Conv3x3(x, hwio), bias)), 3, 0, 1, 2)
+			ref := TransposeAllAxes(maxPool2(Add(conv3x3(x, hwio), bias)), 3, 0, 1, 2)
 			in := x
 			if chAxis == 0 {
 				in = TransposeAllAxes(x, 3, 0, 1, 2)
@@ -492,7 +492,7 @@ func TestConvPool(t *testing.T) {
 			}
 			diff, scale := maxAbsDiff(flat64(a), flat64(ref))
 			if diff > 1e-12*max(1, scale) {
-				t.Errorf("chAxis %d, %s: ConvPool differs from Conv3x3+MaxPool2 by %.3g (scale %.3g)", chAxis, name, diff, scale)
+				t.Errorf("chAxis %d, %s: ConvPool differs from conv3x3+maxPool2 by %.3g (scale %.3g)", chAxis, name, diff, scale)
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func skipIdentityTranspose(x *Node) *Node {
 	}
 	perm := nodeParam(x, "permutation")
 	if perm.Kind() != reflect.Slice {
-		panic(fmt.Sprintf("models: cannot read the permutation of %s (GoMLX's Node layout changed?)", x))
+		panic(fmt.Errorf("models: cannot read the permutation of %s (GoMLX's Node layout changed?)", x))
 	}
 	for i := range perm.Len() {
 		if perm.Index(i).Int() != int64(i) {
@@ -74,7 +74,7 @@ func padVJP(node *Node, vjpOutputs []*Node, _ shapes.Shape) []*Node {
 	for axis, c := range config {
 		if c.Start < 0 || c.End < 0 || c.Interior < 0 {
 			// Slice's gradient never pads negatively, and the go backend cannot run such a Pad.
-			panic(fmt.Sprintf("models: gradient of Pad with negative padding %+v on axis %d is not implemented", c, axis))
+			panic(fmt.Errorf("models: gradient of Pad with negative padding %+v on axis %d is not implemented", c, axis))
 		}
 	}
 	specs := make([]SliceAxisSpec, rank)
@@ -96,14 +96,14 @@ func padVJP(node *Node, vjpOutputs []*Node, _ shapes.Shape) []*Node {
 func padConfig(node *Node) []PadAxis {
 	axes := nodeParam(node, "axesConfig")
 	if axes.Kind() != reflect.Slice {
-		panic(fmt.Sprintf("models: cannot read the Pad configuration of %s (GoMLX's Node layout changed?)", node))
+		panic(fmt.Errorf("models: cannot read the Pad configuration of %s (GoMLX's Node layout changed?)", node))
 	}
 	config := make([]PadAxis, axes.Len())
 	for i := range config {
 		a := axes.Index(i)
 		start, end, interior := a.FieldByName("Start"), a.FieldByName("End"), a.FieldByName("Interior")
 		if !start.IsValid() || !end.IsValid() || !interior.IsValid() {
-			panic(fmt.Sprintf("models: the Pad configuration of %s lacks Start/End/Interior (GoMLX changed?)", node))
+			panic(fmt.Errorf("models: the Pad configuration of %s lacks Start/End/Interior (GoMLX changed?)", node))
 		}
 		config[i] = PadAxis{Start: int(start.Int()), End: int(end.Int()), Interior: int(interior.Int())}
 	}

@@ -120,7 +120,10 @@ func RandomSigmaRatios(q *Quadratic, upd Update, ks []int, draws int, seed uint6
 	rng := rand.New(rand.NewPCG(seed, randomStream))
 	for k, i := 0, 0; i < len(ks); k++ {
 		if k == ks[i] {
-			d, v := sqrtEigen(ap.g)
+			d, v, err := sqrtEigen(ap.g)
+			if err != nil {
+				return nil, nil, fmt.Errorf("qn: step %d: %w", k, err)
+			}
 			s0 := q.Sigma(ap.g)
 			sum, sum2 := 0.0, 0.0
 			for range draws {
@@ -136,7 +139,11 @@ func RandomSigmaRatios(q *Quadratic, upd Update, ks []int, draws int, seed uint6
 			mean, se = append(mean, m), append(se, math.Sqrt(max(sum2/nf-m*m, 0)/(nf-1)))
 			i++
 		}
-		if _, err := ap.Update(randomDirection(ap.g, rng)); err != nil {
+		u, err := randomDirection(ap.g, rng)
+		if err != nil {
+			return nil, nil, fmt.Errorf("qn: step %d: %w", k, err)
+		}
+		if _, err := ap.Update(u); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -183,6 +190,14 @@ func Column(recs []Record, f func(Record) float64) []float64 {
 		out[i] = f(r)
 	}
 	return out
+}
+
+// Ratios returns λ_k/λ_0 for each record of a run.
+func Ratios(recs []Record) []float64 {
+	if len(recs) == 0 {
+		return nil
+	}
+	return Column(recs, func(r Record) float64 { return r.Lambda / recs[0].Lambda })
 }
 
 // Curve returns exp(logf(k)) for k = 0, …, K−1, NaN where that is not in [lo, hi): a bound

@@ -138,3 +138,18 @@ func TestWorst(t *testing.T) {
 		t.Errorf("Worst = %+v", w)
 	}
 }
+
+func TestRatiosAndWorstByMethod(t *testing.T) {
+	if r := Ratios([]Record{{Lambda: 4}, {Lambda: 2}, {Lambda: 1}}); len(r) != 3 || r[0] != 1 || r[1] != 0.5 || r[2] != 0.25 {
+		t.Errorf("Ratios = %v", r)
+	}
+	if Ratios(nil) != nil {
+		t.Error("Ratios(nil) != nil")
+	}
+	g, c := Method{Greedy, BFGS}, Method{Classical, BFGS}
+	runs := []GridRun{{Method: g, Report: Report{Linear: 0.5}}, {Method: g, Report: Report{Linear: 0.7}}, {Method: c, Report: Report{Linear: 0.1}}}
+	w := WorstByMethod(runs)
+	if len(w) != 2 || w[g].Linear != 0.7 || w[c].Linear != 0.1 {
+		t.Errorf("WorstByMethod: %+v", w)
+	}
+}

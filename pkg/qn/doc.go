@@ -24,4 +24,21 @@
 //   - Random BFGS: E[σ_{k+1} | G_k] = (1 − 1/n)σ_k; random DFP and SR1:
 //     E[σ_{k+1} | G_k] ≤ (1 − μ/(nL))σ_k. No λ-bound is reported for random rules (the
 //     papers' are in probability).
+//
+// The package stands alone (gonum, float64): Generate and NewQuadratic make the problems,
+// Run runs a method and records λ, σ, θ and the eigenvalues of A^{-1/2}G_kA^{-1/2} per step,
+// Check and Grid measure runs against the facts above, LogBound and the curves give the bounds.
+//
+// # References
+//
+//   - "BFGS的显式收敛率" (Explicit convergence rates of BFGS), a blog note (undated) — the seed
+//     note this package and notebook 03 follow.
+//   - Rodomanov, A., Nesterov, Yu.: Greedy quasi-Newton methods with explicit superlinear
+//     convergence. SIAM J. Optim. 31(1), 785–811 (2021).
+//   - Rodomanov, A., Nesterov, Yu.: Rates of superlinear convergence for classical quasi-Newton
+//     methods. Math. Program. 194, 159–190 (2022).
+//   - Lin, D., Ye, H., Zhang, Z.: Explicit convergence rates of greedy and random quasi-Newton
+//     methods. J. Mach. Learn. Res. 23(162), 1–40 (2022).
+//   - Nocedal, J., Wright, S.J.: Numerical Optimization, 2nd ed. Springer (2006), §6.2 (SR1 and
+//     its skipping rule, eq. 6.26).
 package qn

@@ -89,3 +89,16 @@ func Worst(reps ...Report) Report {
 	}
 	return w
 }
+
+// WorstByMethod returns, for each method among runs, the Worst of its runs' reports.
+func WorstByMethod(runs []GridRun) map[Method]Report {
+	reps := map[Method][]Report{}
+	for _, r := range runs {
+		reps[r.Method] = append(reps[r.Method], r.Report)
+	}
+	worst := make(map[Method]Report, len(reps))
+	for m, rs := range reps {
+		worst[m] = Worst(rs...)
+	}
+	return worst
+}

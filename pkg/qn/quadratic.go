@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // Spectrum says how Generate spreads A's eigenvalues over [μ, L].
@@ -22,12 +24,12 @@ const (
 	Clusters
 )
 
-var spectrumNames = names[Spectrum]{Uniform: "uniform", LogUniform: "loguniform", Clusters: "clusters"}
+var spectrumNames = enum.Names[Spectrum]{Uniform: "uniform", LogUniform: "loguniform", Clusters: "clusters"}
 
-func (s Spectrum) String() string { return spectrumNames.str(s, "Spectrum") }
+func (s Spectrum) String() string { return spectrumNames.String(s, "Spectrum") }
 
 // ParseSpectrum returns the Spectrum named "uniform", "loguniform" or "clusters".
-func ParseSpectrum(name string) (Spectrum, error) { return spectrumNames.parse(name, "spectrum") }
+func ParseSpectrum(name string) (Spectrum, error) { return spectrumNames.Parse("qn", "spectrum", name) }
 
 // Quadratic is f(x) = ½xᵀAx − bᵀx with A symmetric and μI ⪯ A ⪯ LI, μ > 0.
 // Create one with Generate or NewQuadratic; it is not changed after that.
@@ -53,7 +55,7 @@ func Generate(n int, mu, L float64, s Spectrum, seed uint64) (*Quadratic, error)
 	if err := checkMuL(mu, L); err != nil {
 		return nil, err
 	}
-	if _, ok := spectrumNames[s]; !ok {
+	if !spectrumNames.Valid(s) {
 		return nil, fmt.Errorf("qn: unknown spectrum %v", s)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))

@@ -1,6 +1,7 @@
 package qn
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -8,6 +9,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // randomStream is the PCG stream of the Random rule's draws (documented on Settings.Seed).
@@ -27,12 +30,12 @@ const (
 	Random
 )
 
-var ruleNames = names[Rule]{Classical: "classical", Greedy: "greedy", Random: "random"}
+var ruleNames = enum.Names[Rule]{Classical: "classical", Greedy: "greedy", Random: "random"}
 
-func (r Rule) String() string { return ruleNames.str(r, "Rule") }
+func (r Rule) String() string { return ruleNames.String(r, "Rule") }
 
 // ParseRule returns the Rule named "classical", "greedy" or "random".
-func ParseRule(name string) (Rule, error) { return ruleNames.parse(name, "method") }
+func ParseRule(name string) (Rule, error) { return ruleNames.Parse("qn", "method", name) }
 
 // Settings configures Run. The zero value runs classical BFGS from x_0 = 0.
 type Settings struct {
@@ -73,7 +76,7 @@ type Record struct {
 // and returns one Record per k = 0, 1, …, up to Iters.
 func Run(q *Quadratic, s Settings) ([]Record, error) {
 	n := q.Dim()
-	if _, ok := ruleNames[s.Rule]; !ok {
+	if !ruleNames.Valid(s.Rule) {
 		return nil, fmt.Errorf("qn: unknown rule %v", s.Rule)
 	}
 	if s.Iters < 0 {
@@ -131,13 +134,17 @@ func Run(q *Quadratic, s Settings) ([]Record, error) {
 		step.ScaleVec(-1, &step)
 		x.AddVec(x, &step)
 		var u *mat.VecDense
+		var err error
 		switch s.Rule {
 		case Classical:
 			u = mat.VecDenseCopyOf(&step)
 		case Greedy:
-			u, recs[k].Index = greedyDirection(q, ap.g)
+			u, recs[k].Index, err = greedyDirection(q, ap.g)
 		case Random:
-			u = randomDirection(ap.g, rng)
+			u, err = randomDirection(ap.g, rng)
+		}
+		if err != nil {
+			return recs, fmt.Errorf("qn: step %d: %w", k, err)
 		}
 		ch, err := ap.Update(u)
 		if err != nil {
@@ -147,22 +154,30 @@ func Run(q *Quadratic, s Settings) ([]Record, error) {
 	}
 }
 
-// sqrtEigen returns G = VDVᵀ.
-func sqrtEigen(g mat.Symmetric) (d []float64, v *mat.Dense) {
+// sqrtEigen returns G = VDVᵀ; an error if the eigendecomposition fails or G is not positive
+// definite (then G^{±1/2} does not exist).
+func sqrtEigen(g mat.Symmetric) (d []float64, v *mat.Dense, err error) {
 	var es mat.EigenSym
 	if !es.Factorize(g, true) {
-		panic("qn: eigendecomposition of G failed")
+		return nil, nil, errors.New("qn: the eigendecomposition of G failed")
 	}
 	v = new(mat.Dense)
 	es.VectorsTo(v)
-	return es.Values(nil), v
+	d = es.Values(nil)
+	if !(d[0] > 0) {
+		return nil, nil, fmt.Errorf("qn: G is not positive definite (smallest eigenvalue %g)", d[0])
+	}
+	return d, v, nil
 }
 
 // greedyDirection returns u = G^{−1/2}e_i for the i maximising the diagonal of
 // M = G^{1/2}A⁻¹G^{1/2} = WᵀW, W = C⁻¹G^{1/2} (A = CCᵀ).
-func greedyDirection(q *Quadratic, g mat.Symmetric) (*mat.VecDense, int) {
+func greedyDirection(q *Quadratic, g mat.Symmetric) (*mat.VecDense, int, error) {
 	n := q.Dim()
-	d, v := sqrtEigen(g)
+	d, v, err := sqrtEigen(g)
+	if err != nil {
+		return nil, -1, err
+	}
 	var vs, w mat.Dense // vs = V·diag(√d), W = vs·Vᵀ = G^{1/2}
 	vs.CloneFrom(v)
 	for j := range n {
@@ -185,13 +200,16 @@ func greedyDirection(q *Quadratic, g mat.Symmetric) (*mat.VecDense, int) {
 	}
 	e := mat.NewVecDense(n, nil)
 	e.SetVec(best, 1)
-	return invSqrtTimes(d, v, e), best
+	return invSqrtTimes(d, v, e), best, nil
 }
 
 // randomDirection returns u = G^{−1/2}ũ, ũ ~ N(0, I) drawn from rng (ũ_0 first).
-func randomDirection(g mat.Symmetric, rng *rand.Rand) *mat.VecDense {
-	d, v := sqrtEigen(g)
-	return invSqrtTimes(d, v, normalVec(g.SymmetricDim(), rng))
+func randomDirection(g mat.Symmetric, rng *rand.Rand) (*mat.VecDense, error) {
+	d, v, err := sqrtEigen(g)
+	if err != nil {
+		return nil, err
+	}
+	return invSqrtTimes(d, v, normalVec(g.SymmetricDim(), rng)), nil
 }
 
 // normalVec draws n independent N(0, 1) values from rng, the first one first.

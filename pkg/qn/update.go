@@ -7,6 +7,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"qnlab/internal/enum"
 )
 
 // Update is a Broyden-class update of G along u, with A's curvature Au (Rodomanov & Nesterov
@@ -23,12 +25,12 @@ const (
 	SR1
 )
 
-var updateNames = names[Update]{BFGS: "bfgs", DFP: "dfp", SR1: "sr1"}
+var updateNames = enum.Names[Update]{BFGS: "bfgs", DFP: "dfp", SR1: "sr1"}
 
-func (u Update) String() string { return updateNames.str(u, "Update") }
+func (u Update) String() string { return updateNames.String(u, "Update") }
 
 // ParseUpdate returns the Update named "bfgs", "dfp" or "sr1".
-func ParseUpdate(name string) (Update, error) { return updateNames.parse(name, "update") }
+func ParseUpdate(name string) (Update, error) { return updateNames.Parse("qn", "update", name) }
 
 // Change is what one update did.
 type Change struct {
@@ -61,7 +63,7 @@ type Approx struct {
 
 // NewApprox returns G_0 = L·I for q, to be changed by upd.
 func NewApprox(q *Quadratic, upd Update) (*Approx, error) {
-	if _, ok := updateNames[upd]; !ok {
+	if !updateNames.Valid(upd) {
 		return nil, fmt.Errorf("qn: unknown update %v", upd)
 	}
 	n := q.Dim()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -159,20 +158,4 @@ func ReadJSON(path string, v any) error {
 // WriteFile writes data to name, atomically.
 func (d *Dir) WriteFile(name string, data []byte) error {
 	return WriteFileAtomic(d.File(name), data, 0o644)
-}
-
-// CheckWritable reports whether a file can be created in dir (and removes it): a path that
-// cannot be written is bad input, found before a run starts rather than after it.
-func CheckWritable(dir string) error {
-	f, err := os.CreateTemp(dir, ".qnlab-write-test-*")
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("runs: cannot write in %s: %w", dir, err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
 }

@@ -1,4 +1,4 @@
-package bench
+package compare
 
 import (
 	"math"
@@ -13,7 +13,7 @@ import (
 // ‖∇f‖∞ ≤ 1e-6 wherever gonum's LBFGS does, and needs no more evaluations than gonum's on at
 // least 80% of the problems both solve.
 func TestMGH(t *testing.T) {
-	rows, err := CompareMGH(MGHSettings{Repeats: 1})
+	rows, err := MGH(MGHSettings{Repeats: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,15 +41,15 @@ func TestMGHTightWolfe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := lbfgs.Minimize(p, p.X0, lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
+		res, err := lbfgs.Minimize(p, p.X0, lbfgs.Method{}, lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if gonum.Solved && res.GradNorm > s.GradTol {
 			t.Errorf("%s: gonum reaches ‖g‖∞ = %.2g, qnlab stops at %.2g (%v)", p, gonum.GradNorm, res.GradNorm, res.Status)
 		}
-		for k := 1; k < len(res.Trace); k++ {
-			it, prev := res.Trace[k], res.Trace[k-1]
+		for k := 1; k < len(res.Iterates); k++ {
+			it, prev := res.Iterates[k], res.Iterates[k-1]
 			if !it.StepOK || !(it.F <= prev.F+1e-4*it.Step*it.Slope0) || !(math.Abs(it.Slope) <= 0.9*math.Abs(it.Slope0)) {
 				t.Errorf("%s iteration %d: step α=%g is not a strong Wolfe step (ok=%v, f %g → %g, φ'(0)=%g, φ'(α)=%g)",
 					p, k, it.Step, it.StepOK, prev.F, it.F, it.Slope0, it.Slope)

@@ -1,4 +1,4 @@
-package models
+package runs
 
 import (
 	"errors"
@@ -19,13 +19,13 @@ func fakeOutcome(name string, loss, acc float64) Outcome {
 		{Step: 5, Epoch: 0.5, Seconds: 1, TrainLoss: (2.3 + loss) / 2, TestLoss: 1, TestAccur: acc / 2},
 		{Step: 10, Epoch: 1, Seconds: 2, TrainLoss: loss, TestLoss: loss, TestAccur: acc},
 	}
-	return Outcome{Experiment: Experiment{Name: name, Config: RunConfig{Optimizer: "adam"}},
-		Result: &RunResult{Config: RunConfig{Optimizer: "adam", LR: 0.001, Inner: 1}, Rows: rows, Steps: 10}, Steps: 10}
+	return Outcome{Experiment: Experiment{Name: name, Spec: Spec{Optimizer: "adam"}},
+		Result: &Result{Spec: Spec{Optimizer: "adam", LR: 0.001, Inner: 1}, Rows: rows, Steps: 10}, Steps: 10}
 }
 
 func TestOrderingAndRanking(t *testing.T) {
 	stopped := fakeOutcome("L-BFGS (paper γ)", 0.01, 0.99)
-	stopped.Err, stopped.Steps = errors.New("models: step 9 (lbfgs, lr 0.01): the training loss is NaN"), 9
+	stopped.Err, stopped.Steps = errors.New("runs: step 9 (lbfgs, lr 0.01): the training loss is NaN"), 9
 	outs := []Outcome{fakeOutcome("SGD", 1.69, 0.6), stopped, fakeOutcome("Adam", 0.0044, 0.93), fakeOutcome("L-BFGS", 0.51, 0.8)}
 
 	got, err := Ordering(outs, "train_loss")
@@ -83,7 +83,7 @@ func TestCurveAndAt(t *testing.T) {
 
 func TestTable(t *testing.T) {
 	stopped := fakeOutcome("L-BFGS-10 (paper γ)", 0.01, 0.99)
-	stopped.Result.Config = RunConfig{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
+	stopped.Result.Spec = Spec{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
 	stopped.Err, stopped.Steps, stopped.SkippedPairs, stopped.NonFiniteSteps = errors.New("NaN"), 11, 1, 1
 	table := Table([]Outcome{fakeOutcome("Adam", 0.05, 0.975), stopped, fakeOutcome("SGD", 2.89e23, 0.08)})
 	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
@@ -104,17 +104,17 @@ func TestTable(t *testing.T) {
 // with Batches stops every run after that many batches.
 func TestPlanRowsAtTheSameBatches(t *testing.T) {
 	p := Plan{Batch: 100, Batches: 40, Evals: 4, Seed: 1}
-	adam := p.FullData("Adam", "adam", 0, 1, lbfgs.GammaNewest).Config
-	ten := p.FullData("L-BFGS-10", "lbfgs", 0, 10, lbfgs.GammaNewest).Config
+	adam := p.FullData("Adam", "adam", 0, 1, lbfgs.GammaNewest).Spec
+	ten := p.FullData("L-BFGS-10", "lbfgs", 0, 10, lbfgs.GammaNewest).Spec
 	if adam.MaxSteps != 40 || ten.MaxSteps != 400 || adam.EvalEvery != 10 || ten.EvalEvery != 100 {
 		t.Errorf("adam: max steps %d, every %d; L-BFGS-10: max steps %d, every %d", adam.MaxSteps, adam.EvalEvery, ten.MaxSteps, ten.EvalEvery)
 	}
-	full := Plan{Batch: 128, Epochs: 4}.FullData("L-BFGS-1", "lbfgs", 0, 1, lbfgs.GammaPaper).Config
+	full := Plan{Batch: 128, Epochs: 4}.FullData("L-BFGS-1", "lbfgs", 0, 1, lbfgs.GammaPaper).Spec
 	if full.MaxSteps != 0 || full.Epochs != 4 || full.EvalEvery != 4*469/20 || full.Gamma != lbfgs.GammaPaper {
 		t.Errorf("4 epochs: %+v", full)
 	}
 	f3 := Plan{FixedN: 64, FixedSteps: 10, Evals: 5}.Figure3()
-	if len(f3) != 4 || f3[3].Config.Gamma != lbfgs.GammaPaper || f3[0].Config.FixedN != 64 || f3[0].Config.Epochs != 10 || f3[0].Config.EvalEvery != 2 {
+	if len(f3) != 4 || f3[3].Spec.Gamma != lbfgs.GammaPaper || f3[0].Spec.FixedN != 64 || f3[0].Spec.Epochs != 10 || f3[0].Spec.EvalEvery != 2 {
 		t.Errorf("Figure3: %+v", f3)
 	}
 	if s := p.String(); !strings.Contains(s, "40 batches") || !strings.Contains(s, "lr 0.01") {
@@ -126,7 +126,7 @@ func TestPlanRowsAtTheSameBatches(t *testing.T) {
 // still runs; L-BFGS's counters are read from the store.
 func TestRunExperiments(t *testing.T) {
 	data := loadRealMNIST(t)
-	base := RunConfig{Model: "mlp", FixedN: 64, Epochs: 6, EvalEvery: 1, EvalN: 100, Seed: 1}
+	base := Spec{Model: "mlp", FixedN: 64, Epochs: 6, EvalEvery: 1, EvalN: 100, Seed: 1}
 	diverge := withOptimizer(base, "sgd", 1e12, 1, lbfgs.GammaNewest)
 	var log strings.Builder
 	outs := RunExperiments(backend.MustDefault(), data, []Experiment{
@@ -150,7 +150,7 @@ func TestRunExperiments(t *testing.T) {
 
 func TestSaveLoadOutcomes(t *testing.T) {
 	stopped := fakeOutcome("L-BFGS (paper γ)", 0.01, 0.99)
-	stopped.Result.Config = RunConfig{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
+	stopped.Result.Spec = Spec{Optimizer: "lbfgs", LR: 0.01, Inner: 10, Gamma: lbfgs.GammaPaper}
 	stopped.Err, stopped.Steps, stopped.SkippedPairs, stopped.NonFiniteSteps = errors.New("the training loss is NaN"), 9, 2, 1
 	outs := []Outcome{fakeOutcome("Adam", 0.05, 0.975), stopped, {Experiment: Experiment{Name: "bad"}, Err: errors.New("unknown model")}}
 	path := filepath.Join(t.TempDir(), "outs.gob")
@@ -164,21 +164,11 @@ func TestSaveLoadOutcomes(t *testing.T) {
 	if Table(got) != Table(outs) {
 		t.Errorf("tables differ after a round trip:\n%s\n%s", Table(outs), Table(got))
 	}
-	if !math.IsNaN(got[0].Result.Rows[0].TrainLoss) || got[1].Err.Error() != "the training loss is NaN" || got[1].Result.Config.Gamma != lbfgs.GammaPaper || got[2].Result != nil {
+	if !math.IsNaN(got[0].Result.Rows[0].TrainLoss) || got[1].Err.Error() != "the training loss is NaN" || got[1].Result.Spec.Gamma != lbfgs.GammaPaper || got[2].Result != nil {
 		t.Errorf("round trip: %+v", got)
 	}
 	if _, err := LoadOutcomes(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("LoadOutcomes of a missing file: no error")
-	}
-}
-
-func TestParameters(t *testing.T) {
-	vars, total, err := Parameters(backend.MustDefault(), SimpleCNN)
-	if err != nil || total != 206922 || len(vars) != 8 || !strings.HasPrefix(vars[0], "/conv1/") {
-		t.Errorf("SimpleCNN: %d values in %v, %v; want 206,922 in 8 variables", total, vars, err)
-	}
-	if _, total, err := Parameters(backend.MustDefault(), MLP); err != nil || total != 101770 {
-		t.Errorf("MLP: %d values, %v; want 101,770", total, err)
 	}
 }
 
@@ -218,5 +208,38 @@ func TestEnding(t *testing.T) {
 		if got := c.o.Ending(10); got != c.want {
 			t.Errorf("Ending = %q, want %q", got, c.want)
 		}
+	}
+}
+
+func TestChartPickAndPlans(t *testing.T) {
+	diverged := fakeOutcome("L-BFGS (paper γ)", 2.5e35, 0.03)
+	outs := []Outcome{fakeOutcome("Adam", 0.05, 0.97), diverged}
+	p, err := Chart("t", "step", "step", "test_loss", "loss", 10, outs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := p.Y.Max; max > 10 {
+		t.Errorf("clipped chart: y max %g > 10", max)
+	}
+	if _, err := Chart("t", "step", "step", "loss", "loss", 10, outs...); err == nil {
+		t.Error("unknown column: no error")
+	}
+	got, err := Pick(outs, "L-BFGS (paper γ)", "Adam")
+	if err != nil || got[0].Name != "L-BFGS (paper γ)" || got[1].Name != "Adam" {
+		t.Errorf("Pick: %v, %v", got, err)
+	}
+	if _, err := Pick(outs, "SGD"); err == nil {
+		t.Error("Pick of a missing run: no error")
+	}
+	if (Outcome{}).Last() != (Row{}) || outs[0].Last().Step != 10 {
+		t.Error("Last")
+	}
+	for _, size := range []string{"quick", "default", "full"} {
+		if _, ok := PaperPlans[size]; !ok {
+			t.Errorf("PaperPlans lacks %q", size)
+		}
+	}
+	if e, err := ExperimentNamed(PaperPlans["quick"].Figure4(), "L-BFGS-10"); err != nil || e.Spec.Inner != 10 {
+		t.Errorf("ExperimentNamed: %+v, %v", e, err)
 	}
 }

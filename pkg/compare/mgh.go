@@ -1,6 +1,4 @@
-// Package bench compares qnlab's optimisers with established implementations, for
-// `qnlab bench` and the notebooks.
-package bench
+package compare
 
 import (
 	"fmt"
@@ -32,7 +30,7 @@ type MGHRow struct {
 	QNLab, Gonum Run
 }
 
-// MGHSettings configure CompareMGH. The zero value uses the issue's settings.
+// MGHSettings configure MGH. The zero value uses the issue's settings.
 type MGHSettings struct {
 	// M is the history size of both. If M is 0, it will be defaulted to 10.
 	M int
@@ -44,11 +42,11 @@ type MGHSettings struct {
 	Repeats int
 }
 
-// CompareMGH runs qnlab's L-BFGS (strong Wolfe line search) and gonum's optimize.LBFGS (its
+// MGH runs qnlab's L-BFGS (strong Wolfe line search) and gonum's optimize.LBFGS (its
 // default More–Thuente line search, also c1 = 1e-4, c2 = 0.9) with the same history size and
 // the same stopping test on every problem of funcs.MGH(), in one process, one problem after the
 // other. gonum's own convergence test on f is switched off so both stop on ‖∇f‖∞ alone.
-func CompareMGH(s MGHSettings) ([]MGHRow, error) {
+func MGH(s MGHSettings) ([]MGHRow, error) {
 	if s.M == 0 {
 		s.M = 10
 	}
@@ -97,9 +95,8 @@ func timed(repeats int, f func() (Run, error)) (Run, error) {
 }
 
 func runQNLab(p *funcs.Problem, s MGHSettings) (Run, error) {
-	res, err := lbfgs.Minimize(p, p.X0, lbfgs.Settings{
-		M: s.M, LineSearch: lbfgs.Wolfe{}, GradTol: s.GradTol, MaxIterations: s.MaxIterations,
-	})
+	res, err := lbfgs.Minimize(p, p.X0, lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M}, LineSearch: lbfgs.Wolfe{}},
+		lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
 	if err != nil {
 		return Run{}, err
 	}

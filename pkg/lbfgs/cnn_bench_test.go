@@ -1,8 +1,9 @@
-package models
+package lbfgs_test
 
 import (
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/models"
 )
 
 // BenchmarkLBFGSUpdateVsStep is issue #6's cost target: one L-BFGS update (pair, history, the
@@ -24,14 +26,12 @@ import (
 // form. The update runs alone in its own graph on given gradients.
 func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 	be := backend.MustDefault()
-	step := newStepper(b, SimpleCNN)
+	step := newCNNStepper(b)
 
 	// A store with SimpleCNN's variables, created by one SGD step.
-	data := loadRealMNIST(b)
-	batcher := NewBatcher(data.Train, 128, 1)
-	images, labels := batcher.Tensors(batcher.EpochBatches(0)[0])
-	store := NewStore(1)
-	trainer := train.NewTrainer(be, store, SimpleCNN, TrainerLoss, optimizer.StochasticGradientDescent().WithDecay(false).Done(), nil, nil)
+	images, labels := firstBatch(b)
+	store := models.NewStore(1)
+	trainer := train.NewTrainer(be, store, models.SimpleCNN, models.TrainerLoss, optimizer.StochasticGradientDescent().WithDecay(false).Done(), nil, nil)
 	if _, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{images}, Labels: []*tensors.Tensor{labels}}); err != nil {
 		b.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 		}
 	}
 	newUpdate := func(compact bool) func() {
-		opt, err := lbfgs.Optimizer().M(10).Compact(compact).Scope(fmt.Sprintf("lbfgs_compact_%v", compact)).Done()
+		opt, err := lbfgs.WithCompact(lbfgs.Optimizer().M(10), compact).Scope(fmt.Sprintf("lbfgs_compact_%v", compact)).Done()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -104,10 +104,50 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 			ts[i] = append(ts[i], float64(time.Since(start).Microseconds())/1000)
 		}
 	}
-	stepMs, twoLoopMs, compactMs := median(ts[0]), median(ts[1]), median(ts[2])
+	stepMs, twoLoopMs, compactMs := medianOf(ts[0]), medianOf(ts[1]), medianOf(ts[2])
 	b.ReportMetric(stepMs, "step-ms")
 	b.ReportMetric(twoLoopMs, "update-ms")
 	b.ReportMetric(compactMs, "compact-update-ms")
 	b.ReportMetric(twoLoopMs/stepMs, "update/step")
 	b.ReportMetric(compactMs/stepMs, "compact-update/step")
+}
+
+// firstBatch returns the first batch of 128 MNIST training images (seed 1).
+func firstBatch(b *testing.B) (images, labels *tensors.Tensor) {
+	data, err := models.LoadDefaultMNIST()
+	if err != nil {
+		b.Skipf("the MNIST data is not available: %v", err)
+	}
+	batcher := models.NewBatcher(data.Train, 128, 1)
+	return batcher.Tensors(batcher.EpochBatches(0)[0])
+}
+
+// newCNNStepper returns one Adam training step of SimpleCNN on the first batch, compiled.
+func newCNNStepper(b *testing.B) func() {
+	images, labels := firstBatch(b)
+	trainer := train.NewTrainer(backend.MustDefault(), models.NewStore(1), models.SimpleCNN, models.TrainerLoss, optimizer.Adam().Done(), nil, nil)
+	step := func() {
+		ic, _ := images.Clone()
+		lc, _ := labels.Clone()
+		metrics, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{ic}, Labels: []*tensors.Tensor{lc}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range metrics {
+			t.MustFinalizeAll()
+		}
+	}
+	step()
+	step()
+	return step
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	}
+	n := len(s)
+	return (s[n/2-1] + s[n/2]) / 2
 }

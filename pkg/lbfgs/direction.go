@@ -1,0 +1,100 @@
+package lbfgs
+
+import (
+	"cmp"
+	"fmt"
+)
+
+// Direction computes Minimize's search directions (gonum's NextDirectioner idea): gradient
+// descent and L-BFGS are Directions, and so are Newton, conjugate gradients and BFGS; Minimize
+// composes one with a LineSearch (Method). A Direction keeps per-run state; Minimize calls
+// Init first, so one value serves several runs, one at a time.
+type Direction interface {
+	// Init starts a run at x_0 with gradient g_0.
+	Init(x, g []float64) error
+	// Next returns the search direction p_k at x_k with gradient g_k. It should be a descent
+	// direction (gᵀp < 0); Minimize resets the direction and takes −g when it is not.
+	Next(x, g []float64) ([]float64, error)
+	// Update records the step taken, s = x_{k+1} − x_k and y = ∇f_{k+1} − ∇f_k, and reports
+	// whether it used the pair (false: refused, counted in Result.Rejected).
+	Update(s, y []float64) bool
+	// Reset forgets the curvature information gathered so far and reports whether there was
+	// any: after a failed line search Minimize retries along −g only if there was.
+	Reset() bool
+	// UnitStep reports whether Next's direction has a natural step length 1 (a quasi-Newton or
+	// Newton direction with curvature information): the line search then tries α = 1 first.
+	UnitStep() bool
+}
+
+// GradientDescent is the direction p = −∇f (steepest descent), for comparison.
+type GradientDescent struct{}
+
+// Init implements Direction.
+func (GradientDescent) Init(x, g []float64) error { return nil }
+
+// Next implements Direction: p = −g.
+func (GradientDescent) Next(x, g []float64) ([]float64, error) { return scaled(-1, g), nil }
+
+// Update implements Direction: gradient descent keeps nothing.
+func (GradientDescent) Update(s, y []float64) bool { return true }
+
+// Reset implements Direction: there is nothing to forget.
+func (GradientDescent) Reset() bool { return false }
+
+// UnitStep implements Direction: −g has no natural length.
+func (GradientDescent) UnitStep() bool { return false }
+
+func (GradientDescent) String() string { return "gradient descent" }
+
+// LBFGS is the L-BFGS direction p = −H_k·g (Nocedal & Wright 2006, Alg. 7.4 and 7.5): the two-loop
+// kernel over a History of the last M pairs; −g while the history is empty. The zero value is
+// ready: m = DefaultM, the default curvature test, the float64 kernel on backend.Default().
+type LBFGS struct {
+	// M is the history size. If M is 0, it will be defaulted to DefaultM.
+	M int
+	// Kernel computes the directions. If Kernel is nil, a float64 kernel on backend.Default()
+	// is used.
+	Kernel *Kernel
+
+	hist *History
+}
+
+// Init implements Direction: an empty history.
+func (l *LBFGS) Init(x, g []float64) error {
+	if l.M < 0 {
+		return fmt.Errorf("lbfgs: history size m=%d is negative (0: the default)", l.M)
+	}
+	if l.Kernel == nil {
+		k, err := defaultKernel()
+		if err != nil {
+			return err
+		}
+		l.Kernel = k
+	}
+	l.hist = &History{M: l.M}
+	return nil
+}
+
+// Next implements Direction: −H_k·g, or −g with no pairs.
+func (l *LBFGS) Next(x, g []float64) ([]float64, error) {
+	if l.hist.Len() == 0 {
+		return scaled(-1, g), nil
+	}
+	p, _, err := l.Kernel.Direction(l.hist, g)
+	return p, err
+}
+
+// Update implements Direction: the pair enters the history unless History.Push refuses it.
+func (l *LBFGS) Update(s, y []float64) bool { return l.hist.Push(s, y) == nil }
+
+// Reset implements Direction: the history is emptied.
+func (l *LBFGS) Reset() bool {
+	had := l.hist.Len() > 0
+	l.hist.Clear()
+	return had
+}
+
+// UnitStep implements Direction: α = 1 is natural once there are pairs.
+func (l *LBFGS) UnitStep() bool { return l.hist.Len() > 0 }
+
+func (l *LBFGS) String() string { return fmt.Sprintf("L-BFGS (m = %d)", cmp.Or(l.M, DefaultM)) }

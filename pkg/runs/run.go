@@ -1,0 +1,338 @@
+package runs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/support/exceptions"
+	"github.com/gomlx/gomlx/ui/commandline"
+
+	"qnlab/pkg/backend"
+	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/models"
+)
+
+// ErrInterrupted is Train's error when Options.Stop closed before the run's end; the result
+// holds the rows so far and, with a directory, a checkpoint to resume from.
+var ErrInterrupted = errors.New("runs: interrupted")
+
+// Result is a finished (or interrupted) run.
+type Result struct {
+	// Spec is the run's specification, defaults filled in.
+	Spec Spec
+	// Steps is the number of optimizer steps taken (a resumed run's earlier ones included).
+	Steps   int
+	Rows    []Row
+	Backend string
+	// Store holds the trained variables (and the optimizer's state).
+	Store *model.Store
+	// Counters are L-BFGS's counts (zero for other optimizers).
+	Counters lbfgs.Counters
+}
+
+// Final returns the last row.
+func (r *Result) Final() Row { return r.Rows[len(r.Rows)-1] }
+
+// paramSeconds is the store parameter that carries a run's training seconds in checkpoints.
+const paramSeconds = "qnlab_train_seconds"
+
+// Train runs spec on data (models.LoadMNIST's) on backend b, executed as opts says, and returns
+// its rows. A bad spec, options or run directory is a *SettingError with a nil result, returned
+// before anything is written; a non-finite training loss is an error naming the step, with the
+// rows so far; a closed opts.Stop returns ErrInterrupted after the current step and a
+// checkpoint (with a nil result if it closed before the run started).
+//
+// With opts.Dir the run is crash-safe (see the package doc): run.json first, then after each
+// evaluation metrics.csv (written before the checkpoint of the same step, so a checkpoint never
+// lacks its rows), checkpoints renamed into place whole; a resumed run restarts from its newest
+// readable checkpoint with exactly the rows up to it and continues bit for bit (the seconds
+// column excepted: it is wall-clock).
+func Train(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*Result, error) {
+	r, err := newRun(b, data, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if r.stopped() {
+		return nil, ErrInterrupted
+	}
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	return r.res, r.train()
+}
+
+// run is one training run in progress: its data stream, store, directory, clock and rows.
+type run struct {
+	spec    Spec
+	opts    Options
+	b       compute.Backend
+	modelFn models.ModelFn
+	opt     optimizer.Interface
+	batcher *models.Batcher
+	testSet *models.Set
+
+	stepsPerEpoch, total, start int
+
+	store *model.Store
+	dir   *Dir
+	ckpt  *Checkpoints
+	clock *clock
+	res   *Result
+}
+
+func newRun(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*run, error) {
+	if err := spec.Check(data); err != nil {
+		return nil, err
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	spec = spec.WithDefaults()
+	opts.StallAfter = cmpOr(opts.StallAfter, 2*time.Minute)
+	r := &run{spec: spec, opts: opts, b: b}
+	r.modelFn, _ = models.ByName(spec.Model)
+	entry, _ := LookupOptimizer(spec.Optimizer)
+	var err error
+	if r.opt, err = entry.New(spec); err != nil {
+		return nil, &SettingError{Key: "opt", Value: spec.Optimizer, Problem: err.Error()}
+	}
+	r.batcher = models.NewBatcher(data.Train, spec.Batch, spec.Seed)
+	if spec.FixedN > 0 {
+		r.batcher = models.FixedSample(data.Train, spec.FixedN)
+	}
+	r.stepsPerEpoch = r.batcher.NumBatches() * spec.Inner
+	r.total = spec.Epochs * r.stepsPerEpoch
+	if spec.MaxSteps > 0 {
+		r.total = min(r.total, spec.MaxSteps)
+	}
+	r.testSet = data.Test
+	if spec.EvalN > 0 {
+		r.testSet = r.testSet.Head(spec.EvalN)
+	}
+	r.store = models.NewStore(int64(spec.Seed))
+	r.res = &Result{Spec: spec, Backend: b.Name(), Store: r.store}
+	r.clock = newClock(0)
+	return r, nil
+}
+
+func (r *run) logf(format string, a ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", a...)
+	}
+}
+
+func (r *run) stopped() bool {
+	select {
+	case <-r.opts.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// open opens (and locks) the run's directory, if any: a new run writes run.json; a resumed one
+// checks its Spec against run.json's and restores the newest readable checkpoint, its clock and
+// its rows. Its errors are *SettingErrors.
+func (r *run) open() error {
+	if r.opts.Dir == "" {
+		return nil
+	}
+	mode := New
+	switch {
+	case r.opts.Resume:
+		mode = Resume
+	case r.opts.Force:
+		mode = Replace
+	}
+	var err error
+	if r.dir, err = Open(r.opts.Dir, mode); err != nil {
+		problem := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "runs: "), r.opts.Dir+" ")
+		if errors.Is(err, ErrHoldsRun) {
+			problem += ": continue it with -resume, or replace it with -force"
+		}
+		return &SettingError{Key: "out", Value: r.opts.Dir, Problem: problem}
+	}
+	if !r.opts.Resume {
+		rec := record{Spec: r.spec, Versions: versions(), Backend: backend.Config(), Created: time.Now().UTC().Format(time.RFC3339)}
+		if err := r.dir.WriteJSON(SpecFile, rec); err != nil {
+			return &SettingError{Key: "out", Value: r.opts.Dir, Problem: err.Error()}
+		}
+	} else if err := r.checkResume(); err != nil {
+		return err
+	}
+	if r.ckpt, err = r.dir.Checkpoints(r.store, r.logf); err != nil {
+		return err
+	}
+	if !r.opts.Resume {
+		return nil
+	}
+	r.start = int(optimizer.GetGlobalStep(r.store))
+	if r.start > r.total {
+		key, value := "epochs", r.spec.Epochs
+		if r.spec.MaxSteps > 0 && r.spec.MaxSteps == r.total {
+			key, value = "max-steps", r.spec.MaxSteps
+		}
+		return &SettingError{Key: key, Value: value, Problem: fmt.Sprintf(
+			"the run in %s is already at step %d, past this length (%d steps): -resume only extends a run", r.opts.Dir, r.start, r.total)}
+	}
+	if r.start == 0 {
+		r.logf("%s has no checkpoint yet: starting its run from step 0", r.opts.Dir)
+		return nil
+	}
+	seconds := model.GetParamOr(r.store.RootScope(), paramSeconds, 0.0)
+	r.clock = newClock(seconds)
+	if r.res.Rows, err = ReadRows(r.dir.File(MetricsFile), r.start); err != nil {
+		return err
+	}
+	r.res.Steps = r.start
+	r.logf("resuming at step %d (%.1f s of training) from %s", r.start, seconds, r.ckpt.Loaded)
+	return nil
+}
+
+// checkResume compares the run's Spec with run.json's: only the Extensible keys may differ.
+func (r *run) checkResume() error {
+	var rec record
+	if err := r.dir.ReadJSON(SpecFile, &rec); err != nil {
+		return &SettingError{Key: "out", Value: r.opts.Dir, Problem: fmt.Sprintf("cannot resume: %v", err)}
+	}
+	for _, d := range rec.Spec.Differences(r.spec) {
+		if !slices.Contains(Extensible, d.Key) {
+			return &SettingError{Key: d.Key, Value: d.B, Problem: fmt.Sprintf(
+				"the run in %s has %s %s; -resume keeps a run's settings (only %s may change)", r.opts.Dir, d.Key, d.A, strings.Join(Extensible, " and "))}
+		}
+	}
+	if rec.Backend != backend.Config() {
+		r.logf("note: %s ran on backend %s, this resume runs on %s: the numbers will not continue bit for bit",
+			r.opts.Dir, rec.Backend, backend.Config())
+	}
+	return nil
+}
+
+func (r *run) close() {
+	r.res.Counters = lbfgs.ReadCounters(r.store)
+	if r.dir != nil {
+		r.dir.Close()
+	}
+}
+
+// writeMetrics rewrites metrics.csv with the rows so far (atomically).
+func (r *run) writeMetrics() error {
+	if r.dir == nil {
+		return nil
+	}
+	return r.dir.WriteFile(MetricsFile, RowsCSV(r.res.Rows))
+}
+
+// evaluate adds the row of step (test loss and accuracy on the evaluation set) and writes
+// metrics.csv.
+func (r *run) evaluate(step int, trainLoss float64) error {
+	m, err := models.Evaluate(r.b, r.store, r.modelFn, r.testSet, 1000, dtypes.Float32)
+	if err != nil {
+		return err
+	}
+	r.res.Rows = append(r.res.Rows, Row{Step: step, Epoch: float64(step) / float64(r.stepsPerEpoch),
+		Seconds: r.clock.Seconds(), TrainLoss: trainLoss, TestLoss: m.Loss, TestAccur: m.Accuracy})
+	return r.writeMetrics()
+}
+
+// checkpoint saves the store, metrics.csv first: a checkpoint never lacks its rows.
+func (r *run) checkpoint() error {
+	if r.ckpt == nil {
+		return nil
+	}
+	r.store.SetParam(paramSeconds, r.clock.Seconds())
+	return errors.Join(r.writeMetrics(), r.ckpt.Save())
+}
+
+// onStep runs after every optimizer step: it records the step, stops on a non-finite loss, and
+// evaluates, checkpoints or stops when due. The clock is paused meanwhile.
+func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
+	r.res.Steps = step
+	select {
+	case lastStep <- step:
+	default:
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("runs: step %d (%s, lr %g): the training loss is %g", step, r.spec.Optimizer, r.spec.LR, loss)
+	}
+	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total
+	saveNow := step == r.total || (r.opts.CheckpointEvery > 0 && step%r.opts.CheckpointEvery == 0)
+	stop := r.stopped() && step < r.total
+	if !evalNow && !saveNow && !stop {
+		return nil
+	}
+	r.clock.Pause()
+	defer r.clock.Start()
+	if evalNow {
+		if err := r.evaluate(step, loss); err != nil {
+			return err
+		}
+	}
+	if saveNow || stop {
+		if err := r.checkpoint(); err != nil {
+			return err
+		}
+	}
+	if stop {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// train evaluates at step 0 (a new run), then runs GoMLX's training loop to the end.
+func (r *run) train() error {
+	if err := r.writeMetrics(); err != nil { // a resumed run: exactly the rows up to its checkpoint
+		return err
+	}
+	if r.start == 0 {
+		if err := r.evaluate(0, math.NaN()); err != nil {
+			return err
+		}
+	}
+	if r.stopped() {
+		return ErrInterrupted
+	}
+	trainer := train.NewTrainer(r.b, r.store, r.modelFn, models.TrainerLoss, r.opt, nil, nil)
+	loop := train.NewLoop(trainer)
+	lastStep := make(chan int, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go watchStalls(lastStep, done, r.opts.StallAfter, r.logf)
+	loop.OnStep("qnlab", 0, func(loop *train.Loop, metrics []*tensors.Tensor) error {
+		return r.onStep(loop.LoopStep+1, float64(tensors.ToScalar[float32](metrics[0])), lastStep)
+	})
+	if r.opts.Progress {
+		commandline.AttachProgressBar(loop)
+	}
+	r.logf("training %s with %s (lr %g, inner %d) for %d steps on %s", r.spec.Model, r.spec.Optimizer, r.spec.LR, r.spec.Inner, r.total, r.b.Name())
+	r.clock.Start() // the clock starts now, after the evaluation at step 0
+	if r.total > r.start {
+		var metrics []*tensors.Tensor
+		var runErr error
+		panicErr := exceptions.TryCatch[error](func() {
+			metrics, runErr = loop.RunSteps(&stream{b: r.batcher, inner: r.spec.Inner, next: r.start}, r.total-r.start)
+		})
+		for _, m := range metrics {
+			m.MustFinalizeAll()
+		}
+		if err := errors.Join(panicErr, runErr); err != nil {
+			if errors.Is(err, ErrInterrupted) {
+				return ErrInterrupted
+			}
+			return errors.Join(err, r.writeMetrics())
+		}
+	}
+	r.res.Steps = r.total
+	return nil
+}

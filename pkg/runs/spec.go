@@ -1,0 +1,230 @@
+package runs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/models"
+)
+
+// Spec is what a run trains and how: every setting that decides its numbers. The zero value
+// (plus a seed) trains the CNN for one epoch of batches of 128 with Adam; WithDefaults fills
+// the zeros in. It is saved in run.json; its JSON keys are qnlab mnist's flag names.
+type Spec struct {
+	// Model is "cnn" (SimpleCNN, the default) or "mlp" (models.ByName).
+	Model string `json:"model"`
+	// Optimizer is a name in the registry (Optimizers): "adam" (the default), "sgd", "lbfgs".
+	Optimizer string `json:"opt"`
+	// LR is the learning rate. If 0, the optimizer's DefaultLR.
+	LR float64 `json:"lr"`
+	// Inner is the number of optimizer steps on each batch (the paper's L-BFGS-10: 10). If 0, 1.
+	Inner int `json:"inner"`
+	// Epochs is the number of passes over the data. If 0, 1. With FixedN, an epoch is one
+	// (full-batch) batch.
+	Epochs int `json:"epochs"`
+	// Batch is the batch size. If 0, 128. Ignored with FixedN.
+	Batch int `json:"batch"`
+	// FixedN > 0 trains on the first FixedN training images as one full batch (the paper's
+	// fixed-sample experiment).
+	FixedN int `json:"fixed"`
+	// M is the L-BFGS history size. If 0, lbfgs.DefaultM (10).
+	M int `json:"m"`
+	// Gamma is the L-BFGS γ rule (lbfgs.GammaNewest, the default, or lbfgs.GammaPaper).
+	Gamma lbfgs.GammaRule `json:"gamma"`
+	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
+	Seed uint64 `json:"seed"`
+	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
+	// at step 0 and one at the end. If 0, only those two.
+	EvalEvery int `json:"eval-every"`
+	// EvalN evaluates on the first EvalN test images. If 0, on all of them (10,000).
+	EvalN int `json:"eval-n"`
+	// MaxSteps, if > 0, stops after this many optimizer steps in all (counting a resumed run's
+	// earlier steps).
+	MaxSteps int `json:"max-steps"`
+	// DType is the dtype of the parameters and data: "float32", the only one today (and the
+	// default).
+	DType string `json:"dtype"`
+}
+
+// Options are how a run is executed; none of them changes its numbers.
+type Options struct {
+	// Dir, if set, is the run's directory (see the package doc): run.json, metrics.csv
+	// (rewritten after each evaluation) and checkpoint/ (saved every CheckpointEvery steps, at
+	// the end and when Stop closes). A directory that holds a run is refused unless Resume or
+	// Force is set.
+	Dir string
+	// CheckpointEvery saves a checkpoint every N steps (0: only at the end and on Stop).
+	CheckpointEvery int
+	// Resume continues the run in Dir from its newest readable checkpoint (from step 0 if it has
+	// none). The Spec must equal the one in Dir's run.json, except the Extensible keys, which may
+	// only lengthen the run.
+	Resume bool
+	// Force replaces the run Dir holds (its run.json, metrics.csv and checkpoints).
+	Force bool
+	// Stop, if not nil, asks the run to end early when closed: it finishes the current step,
+	// saves a checkpoint (with Dir) and returns ErrInterrupted.
+	Stop <-chan struct{}
+	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
+	Progress bool
+	// Log receives status lines (resume point, stall warnings). If nil, none.
+	Log io.Writer
+	// StallAfter: if no step finishes for this long, Log gets a warning, again every StallAfter
+	// (the pure-Go backend can deadlock, see DESIGN.md). If 0, 2 minutes.
+	StallAfter time.Duration
+}
+
+// DTypeFloat32 is Spec.DType's value (and default).
+const DTypeFloat32 = "float32"
+
+// Extensible lists the Spec keys a resumed run may change: those that only set its length.
+var Extensible = []string{"epochs", "max-steps"}
+
+// WithDefaults returns s with its zero settings replaced by their defaults. An unknown
+// optimizer keeps LR 0 (Check reports it).
+func (s Spec) WithDefaults() Spec {
+	s.Model = cmpOr(s.Model, "cnn")
+	s.Optimizer = cmpOr(s.Optimizer, "adam")
+	if o, err := LookupOptimizer(s.Optimizer); err == nil && s.LR == 0 {
+		s.LR = o.DefaultLR
+	}
+	s.Epochs = cmpOr(s.Epochs, 1)
+	s.Batch = cmpOr(s.Batch, 128)
+	s.Inner = cmpOr(s.Inner, 1)
+	s.M = cmpOr(s.M, lbfgs.DefaultM)
+	s.DType = cmpOr(s.DType, DTypeFloat32)
+	return s
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// SettingError is a bad, or conflicting, run setting. Key is its Spec JSON key (qnlab mnist's
+// flag name), or "out", "checkpoint-every", "resume" or "force" for the Options.
+type SettingError struct {
+	Key     string
+	Value   any
+	Problem string
+}
+
+func (e *SettingError) Error() string {
+	return fmt.Sprintf("runs: %s %v: %s", e.Key, e.Value, e.Problem)
+}
+
+// Check validates s (defaults filled in) against data (nil: sizes not checked); the error, a
+// *SettingError, names the first bad setting.
+func (s Spec) Check(data *models.MNIST) error {
+	s = s.WithDefaults()
+	bad := func(key string, v any, problem string) error {
+		return &SettingError{Key: key, Value: v, Problem: problem}
+	}
+	if _, err := models.ByName(s.Model); err != nil {
+		return bad("model", s.Model, "unknown model: want "+strings.Join(models.Names(), " or "))
+	}
+	if _, err := LookupOptimizer(s.Optimizer); err != nil {
+		return bad("opt", s.Optimizer, "unknown optimizer: want "+OptimizerNames())
+	}
+	if !(s.LR > 0) || math.IsInf(s.LR, 0) {
+		return bad("lr", s.LR, "the learning rate must be finite and > 0")
+	}
+	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {
+		return bad("gamma", s.Gamma, "unknown γ rule: want newest or paper")
+	}
+	if s.DType != DTypeFloat32 {
+		return bad("dtype", s.DType, "this qnlab trains in float32 only")
+	}
+	for _, v := range []struct {
+		key      string
+		value, n int
+	}{{"epochs", s.Epochs, 1}, {"batch", s.Batch, 1}, {"inner", s.Inner, 1}, {"m", s.M, 1}, {"fixed", s.FixedN, 0},
+		{"max-steps", s.MaxSteps, 0}, {"eval-every", s.EvalEvery, 0}, {"eval-n", s.EvalN, 0}} {
+		if v.value < v.n {
+			return bad(v.key, v.value, fmt.Sprintf("must be ≥ %d", v.n))
+		}
+	}
+	if data != nil && data.Train != nil && data.Test != nil {
+		if s.FixedN > data.Train.N {
+			return bad("fixed", s.FixedN, fmt.Sprintf("the training set has %d images", data.Train.N))
+		}
+		if s.FixedN == 0 && s.Batch > data.Train.N {
+			return bad("batch", s.Batch, fmt.Sprintf("the training set has %d images", data.Train.N))
+		}
+		if s.EvalN > data.Test.N {
+			return bad("eval-n", s.EvalN, fmt.Sprintf("the test set has %d images", data.Test.N))
+		}
+	}
+	if steps := float64(s.Epochs) * float64(s.Inner) * float64(s.batches(data)); steps > math.MaxInt32 {
+		return bad("epochs", s.Epochs, fmt.Sprintf("%.3g steps in all: more than a run counts (2³¹)", steps))
+	}
+	return nil
+}
+
+// batches is the number of batches per epoch (1 if data is not known).
+func (s Spec) batches(data *models.MNIST) int {
+	if s.FixedN > 0 || data == nil || data.Train == nil {
+		return 1
+	}
+	return (data.Train.N + s.Batch - 1) / s.Batch
+}
+
+// check validates the options.
+func (o Options) check() error {
+	bad := func(key string, v any, problem string) error {
+		return &SettingError{Key: key, Value: v, Problem: problem}
+	}
+	switch {
+	case o.CheckpointEvery < 0:
+		return bad("checkpoint-every", o.CheckpointEvery, "must be ≥ 0")
+	case o.Resume && o.Dir == "":
+		return bad("resume", true, "resume needs the run's directory (-out)")
+	case o.Resume && o.Force:
+		return bad("force", true, "-force replaces a run, -resume continues it: give one")
+	}
+	return nil
+}
+
+// Difference is one setting on which two Specs differ: A is the receiver's value, B the
+// other's, as JSON text without quotes.
+type Difference struct{ Key, A, B string }
+
+// Differences returns the settings (JSON keys) on which s and t differ, in field order.
+func (s Spec) Differences(t Spec) []Difference {
+	a, b := s.fields(), t.fields()
+	var out []Difference
+	for i := range a {
+		if a[i].value != b[i].value {
+			out = append(out, Difference{Key: a[i].key, A: a[i].value, B: b[i].value})
+		}
+	}
+	return out
+}
+
+type field struct{ key, value string }
+
+// fields lists s's JSON keys and values in field order.
+func (s Spec) fields() []field {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return []field{{"gamma", fmt.Sprint(s.Gamma)}} // only an invalid γ rule fails to marshal
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var out []field
+	_, _ = dec.Token() // {
+	for dec.More() {
+		k, _ := dec.Token()
+		var v json.RawMessage
+		_ = dec.Decode(&v)
+		out = append(out, field{k.(string), strings.Trim(string(v), `"`)})
+	}
+	return out
+}
