@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"qnlab/pkg/runs"
 )
 
 // setMemoryLimit makes checkMemory see a machine of the given size until the test ends.
@@ -78,6 +80,12 @@ func TestMemoryEstimatesCoverMeasurements(t *testing.T) {
 		{"bench mgh m=100", mghMemory(100, 1), 726 * MB},
 		{"bench mgh m=1000", mghMemory(1000, 1), 2431 * MB},
 		{"bench mgh m=1e6", mghMemory(1e6, 1), 3389 * MB},
+		{"mnist cnn adam batch 128", mnistMemory(runs.Spec{Model: "cnn", Optimizer: "adam", Batch: 128}), 517 * MB},
+		{"mnist cnn adam batch 512", mnistMemory(runs.Spec{Model: "cnn", Optimizer: "adam", Batch: 512}), 709 * MB},
+		{"mnist cnn adam fixed 2048", mnistMemory(runs.Spec{Model: "cnn", Optimizer: "adam", Batch: 128, FixedN: 2048}), 1310 * MB},
+		{"mnist cnn lbfgs m=100", mnistMemory(runs.Spec{Model: "cnn", Optimizer: "lbfgs", Batch: 128, M: 100}), 876 * MB},
+		{"mnist mlp adam batch 4096", mnistMemory(runs.Spec{Model: "mlp", Optimizer: "adam", Batch: 4096}), 246 * MB},
+		{"mnist mlp lbfgs m=200", mnistMemory(runs.Spec{Model: "mlp", Optimizer: "lbfgs", Batch: 128, M: 200}), 450 * MB},
 	} {
 		if r := c.est / c.rss; !(r >= 1 && r <= 3) {
 			t.Errorf("%s: estimate %.0f MB is %.2f× the measured %.0f MB, want 1–3×", c.name, c.est/MB, r, c.rss/MB)

@@ -12,7 +12,7 @@
 //
 //   - The stock ops are slow: on v0.1.3, which gives MaxPool a gradient (SelectAndScatter) and
 //     threads Convolve, Convolve forward+backward is still 6.3× slower than im2col in plain ops
-//     (BenchmarkConv; ~15× on v0.1.2, where MaxPool had no gradient), MaxPool 4.7× slower than
+//     (BenchmarkConv; ~15× on v0.1.2, where MaxPool had no gradient), MaxPool 3.6× slower than
 //     pairwise maxima (BenchmarkPool), and the CNN built from them 12.8× slower a step
 //     (BenchmarkCNNStepStockVsOurs). So ConvPool does the convolution as im2col products and the
 //     pooling as a tree of pairwise maxima in which the first maximum wins ties, as PyTorch and

@@ -17,10 +17,10 @@ import (
 func stockPool(x *Node) *Node { return MaxPool(x).Window(2).Done() }
 
 // Measured on compute v0.1.3 (BenchmarkCNNStepStockVsOurs, BenchmarkConv, BenchmarkPool, 20
-// alternated rounds each, 2026-12-02): a stockCNN step 923 ms against SimpleCNN's 72 ms (12.8×);
-// Convolve forward+backward 349 ms against im2col's 55 ms (6.3×); MaxPool 111 ms against
-// maxPool2's 24 ms (4.7×). v0.1.3 gives the stock ops a gradient and threads, not the speed:
-// the package keeps its graphs (see doc.go).
+// alternated rounds each, quiet machine, 2026-12-02): a stockCNN step 755 ms against SimpleCNN's
+// 59 ms (12.8×); Convolve forward+backward 289 ms against im2col's 46 ms (6.3×); MaxPool 49 ms
+// against maxPool2's 14 ms (3.6×). v0.1.3 gives the stock ops a gradient and threads, not the
+// speed: the package keeps its graphs (see doc.go).
 
 // stockCNN is SimpleCNN built from GoMLX's stock ops: Convolve with "same" padding, MaxPool, a
 // ReLU as Max(x, 0), dense layers as MatMul — the graph one writes without knowing the pure-Go

@@ -1,7 +1,6 @@
 package runs
 
 import (
-	"fmt"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -49,9 +48,4 @@ func versions() map[string]string {
 		}
 	}
 	return v
-}
-
-// String describes the record in one line, for logs.
-func (r record) String() string {
-	return fmt.Sprintf("%s with %s on %s, started %s", r.Spec.Model, r.Spec.Optimizer, r.Backend, r.Created)
 }

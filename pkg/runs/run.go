@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -99,7 +100,7 @@ func newRun(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*ru
 		return nil, err
 	}
 	spec = spec.WithDefaults()
-	opts.StallAfter = cmpOr(opts.StallAfter, 2*time.Minute)
+	opts.StallAfter = cmp.Or(opts.StallAfter, 2*time.Minute)
 	r := &run{spec: spec, opts: opts, b: b}
 	r.modelFn, _ = models.ByName(spec.Model)
 	entry, _ := LookupOptimizer(spec.Optimizer)

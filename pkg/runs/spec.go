@@ -2,6 +2,7 @@ package runs
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,25 +89,17 @@ var Extensible = []string{"epochs", "max-steps"}
 // WithDefaults returns s with its zero settings replaced by their defaults. An unknown
 // optimizer keeps LR 0 (Check reports it).
 func (s Spec) WithDefaults() Spec {
-	s.Model = cmpOr(s.Model, "cnn")
-	s.Optimizer = cmpOr(s.Optimizer, "adam")
+	s.Model = cmp.Or(s.Model, "cnn")
+	s.Optimizer = cmp.Or(s.Optimizer, "adam")
 	if o, err := LookupOptimizer(s.Optimizer); err == nil && s.LR == 0 {
 		s.LR = o.DefaultLR
 	}
-	s.Epochs = cmpOr(s.Epochs, 1)
-	s.Batch = cmpOr(s.Batch, 128)
-	s.Inner = cmpOr(s.Inner, 1)
-	s.M = cmpOr(s.M, lbfgs.DefaultM)
-	s.DType = cmpOr(s.DType, DTypeFloat32)
+	s.Epochs = cmp.Or(s.Epochs, 1)
+	s.Batch = cmp.Or(s.Batch, 128)
+	s.Inner = cmp.Or(s.Inner, 1)
+	s.M = cmp.Or(s.M, lbfgs.DefaultM)
+	s.DType = cmp.Or(s.DType, DTypeFloat32)
 	return s
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // SettingError is a bad, or conflicting, run setting. Key is its Spec JSON key (qnlab mnist's
