@@ -141,15 +141,23 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := checkStart(eval, x0, *x0Flag != "", *seed); err != nil {
+	res, err := lbfgs.Minimize(eval, x0, meth, s)
+	if errors.Is(err, lbfgs.ErrBadStart) { // bad input: x0, f(x0) or ∇f(x0) not finite
+		where := "-x0"
+		if *x0Flag == "" {
+			where = "the standard start"
+		}
+		if *seed != 0 {
+			where += fmt.Sprintf(" perturbed by -seed %d", *seed)
+		}
+		_, detail, _ := strings.Cut(err.Error(), lbfgs.ErrBadStart.Error()+": ")
+		return badInput("%s: %s", where, detail)
+	}
+	if err != nil {
 		return err
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "qnlab minimize: %s n=%d, %v; %s\n", f.Name, f.Dim, meth, backend.Describe(b))
-	}
-	res, err := lbfgs.Minimize(eval, x0, meth, s)
-	if err != nil {
-		return err
 	}
 	if *tracePath != "" {
 		if err := writeTrace(*tracePath, res.Iterates); err != nil {
@@ -186,32 +194,6 @@ func failed(st lbfgs.Status) bool {
 		return false
 	}
 	return true // lbfgs.LineSearchFailure (Status.Failed), NotTerminated, unknown
-}
-
-// checkStart evaluates f once at x0 and refuses a start where f or ∇f is not finite (bad
-// input: the run could not take a step). fromFlag says x0 came from -x0; seed is -seed.
-func checkStart(eval *funcs.Evaluator, x0 []float64, fromFlag bool, seed uint64) error {
-	g := make([]float64, len(x0))
-	fx, err := eval.Eval(x0, g)
-	if err != nil {
-		return err
-	}
-	where := "-x0"
-	if !fromFlag {
-		where = "the standard start"
-	}
-	if seed != 0 {
-		where += fmt.Sprintf(" perturbed by -seed %d", seed)
-	}
-	if math.IsNaN(fx) || math.IsInf(fx, 0) {
-		return badInput("%s: f(x0) = %g is not finite", where, fx)
-	}
-	for i, v := range g {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return badInput("%s: ∇f(x0)[%d] = %g is not finite", where, i, v)
-		}
-	}
-	return nil
 }
 
 // minimizeMemory estimates minimize's peak memory in bytes for dimension n with at most pairs

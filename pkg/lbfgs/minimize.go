@@ -127,6 +127,10 @@ type Result struct {
 	Iterates []Iteration
 }
 
+// ErrBadStart marks Minimize's errors for a start it cannot leave: x0, f(x0) or ∇f(x0) not
+// finite (bad input, as opposed to a failing objective).
+var ErrBadStart = errors.New("bad start")
+
 // Minimize minimises f from x0 by method m — a Direction composed with a LineSearch (Nocedal &
 // Wright 2006, Alg. 7.5 for L-BFGS) — until s says stop. Bad input (empty x0, non-finite x0,
 // f(x0) or ∇f(x0), a failing objective, bad settings) is an error; running out of budget or a
@@ -147,7 +151,7 @@ func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 		return Result{}, errors.New("lbfgs: x0 is empty")
 	}
 	if i := firstNonFinite(x0); i >= 0 {
-		return Result{}, fmt.Errorf("lbfgs: x0[%d] = %g is not finite", i, x0[i])
+		return Result{}, fmt.Errorf("lbfgs: %w: x0[%d] = %g is not finite", ErrBadStart, i, x0[i])
 	}
 	if s.GradTol < 0 || s.FTol < 0 || s.MaxIterations < 0 || s.MaxEvaluations < 0 {
 		return Result{}, fmt.Errorf("lbfgs: settings must not be negative: %+v", s)
@@ -164,8 +168,11 @@ func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("lbfgs: objective at x0: %w", err)
 	}
-	if !finite(fx) || firstNonFinite(g) >= 0 {
-		return Result{}, fmt.Errorf("lbfgs: f(x0) = %g or its gradient is not finite", fx)
+	if !finite(fx) {
+		return Result{}, fmt.Errorf("lbfgs: %w: f(x0) = %g is not finite", ErrBadStart, fx)
+	}
+	if i := firstNonFinite(g); i >= 0 {
+		return Result{}, fmt.Errorf("lbfgs: %w: ∇f(x0)[%d] = %g is not finite", ErrBadStart, i, g[i])
 	}
 	if err := dir.Init(x, g); err != nil {
 		return Result{}, err
