@@ -5,13 +5,15 @@ import (
 	"math"
 	"strings"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/graph"
 )
 
 // Func is a test function f: ℝ^Dim → ℝ given as a GoMLX graph function, with its known
 // global minimizer.
 type Func struct {
-	// Name identifies the function ("rosenbrock", "rastrigin", "beale", "quadratic").
+	// Name identifies the function ("rosenbrock", "rastrigin", "beale", "quad3", "sphere",
+	// "quadratic").
 	Name string
 	// Dim is the dimension n of x.
 	Dim int
@@ -93,7 +95,9 @@ func Rastrigin(n int) (*Func, error) {
 //
 //	f(x, y) = (1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)².
 //
-// x* = (3, 0.5), f* = 0; Start is (1, 1).
+// x* = (3, 0.5), f* = 0; Start is (1, 1). The course lecture's 2-D function (seed 001, "算例展示")
+// is this one, misprinted on its slides as (1.5 − xy)² + (2.25 − x + xy²)² + (2.65 − x + xy³)³,
+// which is unbounded below (the cube); the lecture starts it at (1.75, 1.9).
 func Beale() (*Func, error) {
 	return &Func{
 		Name: "beale",
@@ -121,6 +125,66 @@ func Beale() (*Func, error) {
 	}, nil
 }
 
+// Quad3 returns the lecture's 3-D function (seed 001, "算例展示"),
+//
+//	f(x, y, z) = x² + 0.1y² + 2z²,
+//
+// a quadratic with curvatures 2, 0.2 and 4 (condition number 20). x* = 0, f* = 0; Start is the
+// lecture's (−2, −2, −2).
+func Quad3() *Func {
+	w := []float64{1, 0.1, 2}
+	return &Func{
+		Name: "quad3",
+		Dim:  3,
+		Graph: func(x *graph.Node) *graph.Node {
+			checkShape("quad3", x, 3)
+			return graph.ReduceAllSum(graph.Mul(graph.Const(x.Graph(), castTo(w, x)), graph.Square(x)))
+		},
+		Minimizer: make([]float64, 3),
+		Min:       0,
+		Start:     []float64{-2, -2, -2},
+	}
+}
+
+// Sphere returns Σθᵢ² in n ≥ 1 variables, the lecture's worked examples 1 (n = 1, θ0 = 1) and 2
+// (n = 2, Θ0 = (2, 3)). x* = 0, f* = 0; Start is (1, …, 1) for n = 1 and the lecture's (2, 3, 2,
+// 3, …) otherwise.
+func Sphere(n int) (*Func, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("funcs: sphere needs dimension n ≥ 1, got %d", n)
+	}
+	start := make([]float64, n)
+	for i := range start {
+		start[i] = 2 + float64(i%2)
+	}
+	if n == 1 {
+		start[0] = 1
+	}
+	return &Func{
+		Name: "sphere",
+		Dim:  n,
+		Graph: func(x *graph.Node) *graph.Node {
+			checkShape("sphere", x, n)
+			return graph.ReduceAllSum(graph.Square(x))
+		},
+		Minimizer: make([]float64, n),
+		Min:       0,
+		Start:     start,
+	}, nil
+}
+
+// castTo returns w as a value of x's float dtype for graph.Const.
+func castTo(w []float64, x *graph.Node) any {
+	if x.DType() == dtypes.Float32 {
+		out := make([]float32, len(w))
+		for i, v := range w {
+			out[i] = float32(v)
+		}
+		return out
+	}
+	return w
+}
+
 // byName lists the functions ByName knows, in the order Names reports them.
 var byName = []struct {
 	name, dims string
@@ -134,6 +198,13 @@ var byName = []struct {
 		}
 		return Beale()
 	}},
+	{"quad3", "dim = 3", func(dim int) (*Func, error) {
+		if dim != 3 {
+			return nil, fmt.Errorf("funcs: quad3 has dimension 3, got %d", dim)
+		}
+		return Quad3(), nil
+	}},
+	{"sphere", "dim ≥ 1", Sphere},
 }
 
 // Names returns the names ByName accepts.
