@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"qnlab/pkg/backend"
+	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
 	"qnlab/pkg/runs"
@@ -50,6 +51,11 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.Batch, "batch", 128, "batch size")
 	fs.IntVar(&spec.FixedN, "fixed", 0, "if > 0, train on the first N training images as one batch")
 	fs.IntVar(&spec.M, "m", lbfgs.DefaultM, "L-BFGS history size")
+	fs.Float64Var(&spec.Momentum, "momentum", 0, hyperHelp("momentum", "γ of"))
+	fs.Float64Var(&spec.Decay, "decay", 0, hyperHelp("decay", "γ of"))
+	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of"))
+	fs.Float64Var(&spec.Beta2, "beta2", 0, hyperHelp("beta2", "β2 of"))
+	fs.Float64Var(&spec.Eps, "eps", 0, hyperHelp("eps", "ε of"))
 	fs.TextVar(&spec.Gamma, "gamma", lbfgs.GammaNewest, "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
 	ls := fs.String("linesearch", "fixed", "L-BFGS step: fixed (the paper's lr·p)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed of the initial parameters and the batch order")
@@ -150,9 +156,25 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 func defaultLRs() string {
 	var parts []string
 	for _, o := range runs.Optimizers() {
+		if o.DefaultLR == 0 {
+			continue // adadelta has no learning rate
+		}
 		parts = append(parts, fmt.Sprintf("%g for %s", o.DefaultLR, o.Name))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// hyperHelp is the help text of a first-order hyperparameter flag: which optimizers read it and
+// their defaults, e.g. "γ of -opt momentum, nesterov (0: their defaults 0.9, 0.9)".
+func hyperHelp(key, what string) string {
+	var names, defaults []string
+	for _, o := range runs.Optimizers() {
+		if o.Method != 0 && slices.Contains(o.Keys, key) {
+			v, _ := firstorder.Defaults(o.Method).Get(key)
+			names, defaults = append(names, o.Name), append(defaults, fmt.Sprintf("%g", v))
+		}
+	}
+	return fmt.Sprintf("%s -opt %s (0: the defaults %s)", what, strings.Join(names, ", "), strings.Join(defaults, ", "))
 }
 
 // checkKeys refuses a flag given for an optimizer that does not read it (the registry's Keys),

@@ -123,6 +123,18 @@ func (h *Hyper) field(name string) *float64 {
 	return nil
 }
 
+// WithDefaults returns h with each hyperparameter m reads that is 0 replaced by Defaults(m)'s.
+func (h Hyper) WithDefaults(m Method) Hyper {
+	d := Defaults(m)
+	for _, name := range m.Params() {
+		if v, _ := h.Get(name); v == 0 {
+			dv, _ := d.Get(name)
+			h, _ = h.Set(name, dv)
+		}
+	}
+	return h
+}
+
 // Only returns h with the hyperparameters m does not read set to 0.
 func (h Hyper) Only(m Method) Hyper {
 	var out Hyper
@@ -214,28 +226,39 @@ func LectureStart(fn string) []float64 {
 	return nil
 }
 
-// Check validates the hyperparameters m reads: η finite and > 0, γ and β in [0, 1), ε finite and
-// ≥ 0. The error names the first bad one by its flag name.
+// Check validates the hyperparameters m reads (ParamProblem); the error names the first bad one by
+// its flag name.
 func (h Hyper) Check(m Method) error {
 	if !methodNames.Valid(m) {
 		return fmt.Errorf("firstorder: unknown method %v", m)
 	}
 	for _, name := range m.Params() {
 		v, _ := h.Get(name)
-		switch name {
-		case "lr":
-			if !(v > 0) || math.IsInf(v, 0) {
-				return fmt.Errorf("firstorder: %s: lr %g must be finite and > 0", m, v)
-			}
-		case "eps":
-			if !(v >= 0) || math.IsInf(v, 0) {
-				return fmt.Errorf("firstorder: %s: eps %g must be finite and ≥ 0", m, v)
-			}
-		default:
-			if !(v >= 0 && v < 1) {
-				return fmt.Errorf("firstorder: %s: %s %g must be in [0, 1)", m, name, v)
-			}
+		if problem := ParamProblem(name, v); problem != "" {
+			return fmt.Errorf("firstorder: %s: %s %g %s", m, name, v, problem)
 		}
 	}
 	return nil
+}
+
+// ParamProblem says what is wrong with value v of the hyperparameter called name ("" if nothing):
+// η must be finite and > 0, ε finite and ≥ 0, γ and β in [0, 1).
+func ParamProblem(name string, v float64) string {
+	switch name {
+	case "lr":
+		if !(v > 0) || math.IsInf(v, 0) {
+			return "must be finite and > 0"
+		}
+	case "eps":
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return "must be finite and ≥ 0"
+		}
+	case "momentum", "decay", "beta1", "beta2":
+		if !(v >= 0 && v < 1) {
+			return "must be in [0, 1)"
+		}
+	default:
+		return "is not a hyperparameter"
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
+	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 )
 
@@ -16,30 +17,61 @@ type Optimizer struct {
 	Name string
 	// About is one line for help texts.
 	About string
-	// DefaultLR is the learning rate when Spec.LR is 0.
+	// DefaultLR is the learning rate when Spec.LR is 0; 0 for an optimizer without one (adadelta).
 	DefaultLR float64
 	// Keys lists the Spec keys (flag names) that only this optimizer reads, beyond the ones
 	// every run has (e.g. "m" and "gamma" for lbfgs).
 	Keys []string
+	// Method is the first-order method this entry runs (firstorder.New), or 0 (lbfgs).
+	Method firstorder.Method
 	// New builds the optimizer for s (defaults filled in).
 	New func(s Spec) (optimizer.Interface, error)
 }
 
-// optimizers is the registry, in the order help texts list it.
-var optimizers = []Optimizer{
-	{Name: "sgd", About: "plain SGD (GoMLX's, without its 1/√step decay)", DefaultLR: 0.01,
-		New: func(s Spec) (optimizer.Interface, error) {
-			return optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(s.LR).Done(), nil
-		}},
-	{Name: "adam", About: "Adam (GoMLX's: β = 0.9, 0.999, ε = 1e-7)", DefaultLR: 0.001,
-		New: func(s Spec) (optimizer.Interface, error) {
-			return optimizer.Adam().LearningRate(s.LR).Done(), nil
-		}},
+// optimizers is the registry, in the order help texts list it: sgd, adam and lbfgs (the seed
+// paper's three), then the lecture's first-order methods (gd is sgd under the lecture's name).
+var optimizers = append([]Optimizer{
+	firstOrder("sgd", firstorder.GD, "plain SGD: θ ← θ − η·g (= gd; GoMLX's, without its 1/√step decay)"),
+	firstOrder("adam", firstorder.Adam, "Adam (GoMLX's; β1 = 0.9, β2 = 0.999, ε = 1e-7 by default)"),
 	{Name: "lbfgs", About: "the seed paper's L-BFGS with a fixed step (lbfgs.Optimizer)", DefaultLR: lbfgs.DefaultLearningRate,
 		Keys: []string{"m", "gamma"},
 		New: func(s Spec) (optimizer.Interface, error) {
 			return lbfgs.Optimizer().M(s.M).LearningRate(s.LR).Gamma(s.Gamma).Done()
 		}},
+}, lecture()...)
+
+// lecture returns the registry entries of the lecture's methods other than adam.
+func lecture() []Optimizer {
+	about := map[firstorder.Method]string{
+		firstorder.GD:       "gradient descent θ ← θ − η·g (on mini-batches: SGD)",
+		firstorder.Momentum: "momentum (Polyak 1964)",
+		firstorder.Nesterov: "Nesterov's accelerated gradient (Sutskever et al. 2013 form)",
+		firstorder.Adagrad:  "Adagrad (Duchi et al. 2011)",
+		firstorder.Adadelta: "Adadelta (Zeiler 2012; no learning rate)",
+		firstorder.RMSProp:  "RMSprop (Tieleman & Hinton 2012; no bias correction)",
+		firstorder.AdaMax:   "AdaMax (Kingma & Ba 2015, Alg. 2)",
+		firstorder.Nadam:    "Nadam (Dozat 2016)",
+	}
+	var out []Optimizer
+	for _, m := range firstorder.Methods() {
+		if m != firstorder.Adam {
+			out = append(out, firstOrder(m.String(), m, about[m]))
+		}
+	}
+	return out
+}
+
+// firstOrder is the registry entry called name for method m: its default learning rate and keys
+// from firstorder.Defaults and Method.Params.
+func firstOrder(name string, m firstorder.Method, about string) Optimizer {
+	var keys []string
+	for _, p := range m.Params() {
+		if p != "lr" {
+			keys = append(keys, p)
+		}
+	}
+	return Optimizer{Name: name, About: about, DefaultLR: firstorder.Defaults(m).LR, Keys: keys, Method: m,
+		New: func(s Spec) (optimizer.Interface, error) { return firstorder.New(m, s.hyper()) }}
 }
 
 // Optimizers returns the registry.
@@ -55,7 +87,7 @@ func LookupOptimizer(name string) (Optimizer, error) {
 	return Optimizer{}, fmt.Errorf("runs: unknown optimizer %q: want %s", name, OptimizerNames())
 }
 
-// OptimizerNames lists the registry's names as "sgd, adam or lbfgs".
+// OptimizerNames lists the registry's names as "sgd, adam, lbfgs, … or nadam".
 func OptimizerNames() string {
 	names := make([]string, len(optimizers))
 	for i, o := range optimizers {

@@ -18,13 +18,14 @@ type record struct {
 	Created string `json:"created"`
 }
 
-// ReadSpec returns the Spec of the run in directory dir (its run.json).
+// ReadSpec returns the Spec of the run in directory dir (its run.json), defaults filled in: a
+// run.json written before a key existed reads as that key's default.
 func ReadSpec(dir string) (Spec, error) {
 	var r record
 	if err := ReadJSON(filepath.Join(dir, SpecFile), &r); err != nil {
 		return Spec{}, err
 	}
-	return r.Spec, nil
+	return r.Spec.WithDefaults(), nil
 }
 
 // versions reads the versions of qnlab, GoMLX, compute and Go from the binary's build

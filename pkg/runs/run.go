@@ -207,7 +207,7 @@ func (r *run) checkResume() error {
 	if err := r.dir.ReadJSON(SpecFile, &rec); err != nil {
 		return &SettingError{Key: "out", Value: r.opts.Dir, Problem: fmt.Sprintf("cannot resume: %v", err)}
 	}
-	for _, d := range rec.Spec.Differences(r.spec) {
+	for _, d := range rec.Spec.WithDefaults().Differences(r.spec) {
 		if !slices.Contains(Extensible, d.Key) {
 			return &SettingError{Key: d.Key, Value: d.B, Problem: fmt.Sprintf(
 				"the run in %s has %s %s; -resume keeps a run's settings (only %s may change)", r.opts.Dir, d.Key, d.A, strings.Join(Extensible, " and "))}

@@ -48,11 +48,18 @@ func loadRealMNIST(t testing.TB) *models.MNIST {
 // TestResumeEqualsUninterrupted: 2 steps, a checkpoint, then 2 more steps after -resume give
 // bit for bit the rows (losses, test accuracy) and parameters of 4 uninterrupted steps — with
 // L-BFGS, whose history must survive the checkpoint, and 2 inner steps per batch, so the resumed
-// run must also restart mid-batch.
+// run must also restart mid-batch; and with first-order methods whose state (velocity, running
+// averages, the step count t of the bias corrections) must survive it too.
 func TestResumeEqualsUninterrupted(t *testing.T) {
+	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam"} {
+		t.Run(opt, func(t *testing.T) { testResume(t, opt) })
+	}
+}
+
+func testResume(t *testing.T, opt string) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
-	base := Spec{Optimizer: "lbfgs", Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
+	base := Spec{Optimizer: opt, Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
 	a, err := Train(be, data, base, Options{Dir: filepath.Join(t.TempDir(), "full")})
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +123,9 @@ func TestTrainBadConfig(t *testing.T) {
 		{Spec{Inner: -1}, Options{}, "inner"},
 		{Spec{}, Options{Resume: true}, "resume"},
 		{Spec{Optimizer: "lbfgs", Gamma: lbfgs.GammaRule(7)}, Options{}, "γ rule"},
+		{Spec{Optimizer: "adadelta", LR: 0.1}, Options{}, "adadelta has no learning rate"},
+		{Spec{Optimizer: "momentum", Momentum: 1}, Options{}, "momentum 1: must be in [0, 1)"},
+		{Spec{Optimizer: "adam", Eps: -1}, Options{}, "eps -1: must be finite and ≥ 0"},
 	} {
 		if _, err := Train(backend.MustDefault(), data, c.spec, c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v %+v: error %v, want one mentioning %q", c.spec, c.opts, err, c.want)
@@ -129,6 +139,24 @@ func TestTrainStopsOnNaN(t *testing.T) {
 	_, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Optimizer: "sgd", LR: 1e12, Batch: 64, MaxSteps: 30, EvalN: 100, Seed: 1}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "training loss is") || !strings.Contains(err.Error(), "step ") {
 		t.Fatalf("diverging run: error %v", err)
+	}
+}
+
+// TestFirstOrderTrain: every optimizer in the registry trains the MLP for 40 steps from the same
+// start without error, and lowers the test loss.
+func TestFirstOrderTrain(t *testing.T) {
+	data := loadRealMNIST(t)
+	for _, o := range Optimizers() {
+		res, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Optimizer: o.Name, Batch: 64, MaxSteps: 40, EvalN: 500, Seed: 3}, Options{})
+		if err != nil {
+			t.Errorf("%s: %v", o.Name, err)
+			continue
+		}
+		first, last := res.Rows[0], res.Final()
+		t.Logf("%-9s test loss %.4f → %.4f, accuracy %.3f → %.3f", o.Name, first.TestLoss, last.TestLoss, first.TestAccur, last.TestAccur)
+		if !(last.TestLoss < first.TestLoss) {
+			t.Errorf("%s: test loss %g → %g in 40 steps", o.Name, first.TestLoss, last.TestLoss)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
 )
@@ -20,9 +21,10 @@ import (
 type Spec struct {
 	// Model is "cnn" (SimpleCNN, the default) or "mlp" (models.ByName).
 	Model string `json:"model"`
-	// Optimizer is a name in the registry (Optimizers): "adam" (the default), "sgd", "lbfgs".
+	// Optimizer is a name in the registry (Optimizers): "adam" (the default), "sgd", "lbfgs", or
+	// one of the lecture's first-order methods (firstorder.Methods).
 	Optimizer string `json:"opt"`
-	// LR is the learning rate. If 0, the optimizer's DefaultLR.
+	// LR is the learning rate. If 0, the optimizer's DefaultLR. Adadelta has none: its LR stays 0.
 	LR float64 `json:"lr"`
 	// Inner is the number of optimizer steps on each batch (the paper's L-BFGS-10: 10). If 0, 1.
 	Inner int `json:"inner"`
@@ -38,6 +40,15 @@ type Spec struct {
 	M int `json:"m"`
 	// Gamma is the L-BFGS γ rule (lbfgs.GammaNewest, the default, or lbfgs.GammaPaper).
 	Gamma lbfgs.GammaRule `json:"gamma"`
+	// Momentum, Decay, Beta1, Beta2 and Eps are the first-order methods' hyperparameters (γ of
+	// momentum and nesterov; γ of adadelta and rmsprop; β1, β2 of adam, adamax and nadam; ε): each
+	// optimizer reads its own (its registry Keys). If 0, firstorder.Defaults; the other
+	// optimizers' stay 0.
+	Momentum float64 `json:"momentum"`
+	Decay    float64 `json:"decay"`
+	Beta1    float64 `json:"beta1"`
+	Beta2    float64 `json:"beta2"`
+	Eps      float64 `json:"eps"`
 	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
 	Seed uint64 `json:"seed"`
 	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
@@ -91,8 +102,13 @@ var Extensible = []string{"epochs", "max-steps"}
 func (s Spec) WithDefaults() Spec {
 	s.Model = cmp.Or(s.Model, "cnn")
 	s.Optimizer = cmp.Or(s.Optimizer, "adam")
-	if o, err := LookupOptimizer(s.Optimizer); err == nil && s.LR == 0 {
-		s.LR = o.DefaultLR
+	if o, err := LookupOptimizer(s.Optimizer); err == nil {
+		if s.LR == 0 {
+			s.LR = o.DefaultLR
+		}
+		if o.Method != 0 {
+			s = s.withHyper(s.hyper().WithDefaults(o.Method))
+		}
 	}
 	s.Epochs = cmp.Or(s.Epochs, 1)
 	s.Batch = cmp.Or(s.Batch, 128)
@@ -127,8 +143,19 @@ func (s Spec) Check(data *models.MNIST) error {
 	if _, err := LookupOptimizer(s.Optimizer); err != nil {
 		return bad("opt", s.Optimizer, "unknown optimizer: want "+OptimizerNames())
 	}
-	if !(s.LR > 0) || math.IsInf(s.LR, 0) {
+	opt, _ := LookupOptimizer(s.Optimizer)
+	switch {
+	case opt.DefaultLR == 0 && s.LR != 0:
+		return bad("lr", s.LR, s.Optimizer+" has no learning rate")
+	case opt.DefaultLR != 0 && (!(s.LR > 0) || math.IsInf(s.LR, 0)):
 		return bad("lr", s.LR, "the learning rate must be finite and > 0")
+	}
+	for _, key := range opt.Keys {
+		if v, ok := s.hyper().Get(key); ok {
+			if problem := firstorder.ParamProblem(key, v); problem != "" {
+				return bad(key, v, problem)
+			}
+		}
 	}
 	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {
 		return bad("gamma", s.Gamma, "unknown γ rule: want newest or paper")
@@ -160,6 +187,17 @@ func (s Spec) Check(data *models.MNIST) error {
 		return bad("epochs", s.Epochs, fmt.Sprintf("%.3g steps in all: more than a run counts (2³¹)", steps))
 	}
 	return nil
+}
+
+// hyper returns s's first-order hyperparameters.
+func (s Spec) hyper() firstorder.Hyper {
+	return firstorder.Hyper{LR: s.LR, Momentum: s.Momentum, Decay: s.Decay, Beta1: s.Beta1, Beta2: s.Beta2, Eps: s.Eps}
+}
+
+// withHyper returns s with h's hyperparameters.
+func (s Spec) withHyper(h firstorder.Hyper) Spec {
+	s.LR, s.Momentum, s.Decay, s.Beta1, s.Beta2, s.Eps = h.LR, h.Momentum, h.Decay, h.Beta1, h.Beta2, h.Eps
+	return s
 }
 
 // batches is the number of batches per epoch (1 if data is not known).
