@@ -67,6 +67,15 @@ func (s *Set) Head(n int) *Set {
 	return &Set{Images: s.Images[:n*size], Labels: s.Labels[:n], N: n, Rows: s.Rows, Cols: s.Cols}
 }
 
+// Slice returns examples from … to−1 of s (sharing its memory); the bounds are clamped to
+// [0, s.N].
+func (s *Set) Slice(from, to int) *Set {
+	to = max(0, min(to, s.N))
+	from = max(0, min(from, to))
+	size := s.Rows * s.Cols
+	return &Set{Images: s.Images[from*size : to*size], Labels: s.Labels[from:to], N: to - from, Rows: s.Rows, Cols: s.Cols}
+}
+
 // Image returns the pixels of example i (sharing s's memory).
 func (s *Set) Image(i int) []uint8 {
 	size := s.Rows * s.Cols

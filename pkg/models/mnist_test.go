@@ -85,6 +85,10 @@ func TestReadIDXGoodFiles(t *testing.T) {
 	if head.N != 2 || !bytes.Equal(head.Image(1), pixels[ImageSize:2*ImageSize]) {
 		t.Fatal("Head(2) is wrong")
 	}
+	mid := set.Slice(1, 3)
+	if mid.N != 2 || !bytes.Equal(mid.Image(0), pixels[ImageSize:2*ImageSize]) || mid.Labels[1] != labels[2] || set.Slice(3, 99).N != n-3 {
+		t.Fatal("Slice(1, 3) is wrong")
+	}
 
 	// A gzip file under the plain name is still detected by its magic bytes.
 	writeFile(t, dir, "raw-name-images", gzipped(t, idxImages(2051, n, 28, 28, pixels)))

@@ -39,7 +39,23 @@ type Result struct {
 	Store *model.Store
 	// Counters are L-BFGS's counts (zero for other optimizers).
 	Counters lbfgs.Counters
+	// TimedOut is true if Options.TimeLimit ended the run before its last step.
+	TimedOut bool
 }
+
+// DivergedError is Train's error when the training loss stops being finite.
+type DivergedError struct {
+	Step      int
+	Optimizer string
+	LR, Loss  float64
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("runs: step %d (%s, lr %g): the training loss is %g", e.Step, e.Optimizer, e.LR, e.Loss)
+}
+
+// errTimeUp ends GoMLX's loop when Options.TimeLimit is reached; Train returns the result.
+var errTimeUp = errors.New("runs: time limit reached")
 
 // Final returns the last row.
 func (r *Result) Final() Row { return r.Rows[len(r.Rows)-1] }
@@ -265,10 +281,11 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	default:
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return fmt.Errorf("runs: step %d (%s, lr %g): the training loss is %g", step, r.spec.Optimizer, r.spec.LR, loss)
+		return &DivergedError{Step: step, Optimizer: r.spec.Optimizer, LR: r.spec.LR, Loss: loss}
 	}
-	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total
-	saveNow := step == r.total || (r.opts.CheckpointEvery > 0 && step%r.opts.CheckpointEvery == 0)
+	timeUp := r.opts.TimeLimit > 0 && step < r.total && r.clock.Seconds() >= r.opts.TimeLimit.Seconds()
+	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total || timeUp
+	saveNow := step == r.total || timeUp || (r.opts.CheckpointEvery > 0 && step%r.opts.CheckpointEvery == 0)
 	stop := r.stopped() && step < r.total
 	if !evalNow && !saveNow && !stop {
 		return nil
@@ -287,6 +304,10 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	}
 	if stop {
 		return ErrInterrupted
+	}
+	if timeUp {
+		r.res.TimedOut = true
+		return errTimeUp
 	}
 	return nil
 }
@@ -330,6 +351,9 @@ func (r *run) train() error {
 		if err := errors.Join(panicErr, runErr); err != nil {
 			if errors.Is(err, ErrInterrupted) {
 				return ErrInterrupted
+			}
+			if errors.Is(err, errTimeUp) {
+				return nil
 			}
 			return errors.Join(err, r.writeMetrics())
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
@@ -137,7 +138,8 @@ func TestTrainBadConfig(t *testing.T) {
 func TestTrainStopsOnNaN(t *testing.T) {
 	data := loadRealMNIST(t)
 	_, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Optimizer: "sgd", LR: 1e12, Batch: 64, MaxSteps: 30, EvalN: 100, Seed: 1}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "training loss is") || !strings.Contains(err.Error(), "step ") {
+	var d *DivergedError
+	if !errors.As(err, &d) || !strings.Contains(err.Error(), "training loss is") || d.Step < 1 {
 		t.Fatalf("diverging run: error %v", err)
 	}
 }
@@ -313,3 +315,55 @@ func TestSpecJSONKeysAreFlagNames(t *testing.T) {
 type writerFunc func(p []byte)
 
 func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }
+
+// TestTimeLimit: a run whose time limit is already reached after its first step ends there,
+// evaluated; a generous limit changes nothing.
+func TestTimeLimit(t *testing.T) {
+	data := loadRealMNIST(t)
+	spec := Spec{Model: "mlp", Optimizer: "adam", Batch: 64, MaxSteps: 20, EvalN: 100, Seed: 2}
+	res, err := Train(backend.MustDefault(), data, spec, Options{TimeLimit: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.Steps != 1 || len(res.Rows) != 2 || res.Final().Step != 1 {
+		t.Errorf("limit 1 ns: timed out %v after %d steps, rows %+v", res.TimedOut, res.Steps, res.Rows)
+	}
+	full, err := Train(backend.MustDefault(), data, spec, Options{TimeLimit: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.TimedOut || full.Steps != 20 || full.Final().Step != 20 {
+		t.Errorf("limit 1 h: timed out %v after %d steps", full.TimedOut, full.Steps)
+	}
+	if _, err := Train(backend.MustDefault(), data, spec, Options{TimeLimit: -time.Second}); err == nil || !strings.Contains(err.Error(), "time-limit") {
+		t.Errorf("negative limit: error %v", err)
+	}
+}
+
+// TestBatchStudy: a small study tunes each batch size's rate on the held-out images (a
+// diverging rate is recorded and loses), then reads test accuracy at equal epochs and time.
+func TestBatchStudy(t *testing.T) {
+	data := loadRealMNIST(t)
+	st := BatchStudy{Model: "mlp", Optimizers: []string{"momentum"}, Batches: []int{16, 128},
+		LRs: map[string][]float64{"momentum": {1e6, 0.01}}, TrainN: 512, HoldoutN: 256, EvalN: 300, Epochs: 2,
+		TimeLimit: 300 * time.Millisecond, Seed: 4}
+	res, err := st.Run(backend.MustDefault(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 {
+		t.Fatalf("%d results, want 2", len(res))
+	}
+	for _, r := range res {
+		t.Logf("%+v", r)
+		if len(r.Grid) != 2 || !r.Grid[0].Diverged || r.Grid[1].Diverged || r.LR != 0.01 {
+			t.Errorf("batch %d: grid %+v, tuned lr %g; want lr 1e6 diverged and 0.01 chosen", r.Batch, r.Grid, r.LR)
+		}
+		if !(r.EpochAccur > 0.3) || !(r.TimeAccur > 0.3) || r.TimeSteps < 1 {
+			t.Errorf("batch %d: accuracy %g at equal epochs, %g after %d steps at equal time", r.Batch, r.EpochAccur, r.TimeAccur, r.TimeSteps)
+		}
+	}
+	if _, err := (BatchStudy{Model: "mlp"}).Run(backend.MustDefault(), data); err == nil {
+		t.Error("an empty study ran")
+	}
+}

@@ -82,6 +82,11 @@ type Options struct {
 	// Stop, if not nil, asks the run to end early when closed: it finishes the current step,
 	// saves a checkpoint (with Dir) and returns ErrInterrupted.
 	Stop <-chan struct{}
+	// TimeLimit, if > 0, ends the run at the first step at which its training time (the seconds
+	// column: evaluations and checkpoints excluded) reaches TimeLimit, with an evaluation (and a
+	// checkpoint, with Dir) there; Result.TimedOut says so. For comparisons at equal wall-clock:
+	// where such a run ends depends on the machine, so its numbers are not reproducible.
+	TimeLimit time.Duration
 	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
 	Progress bool
 	// Log receives status lines (resume point, stall warnings). If nil, none.
@@ -214,6 +219,8 @@ func (o Options) check() error {
 		return &SettingError{Key: key, Value: v, Problem: problem}
 	}
 	switch {
+	case o.TimeLimit < 0:
+		return bad("time-limit", o.TimeLimit, "must be ≥ 0")
 	case o.CheckpointEvery < 0:
 		return bad("checkpoint-every", o.CheckpointEvery, "must be ≥ 0")
 	case o.Resume && o.Dir == "":
