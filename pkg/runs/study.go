@@ -40,11 +40,11 @@ type BatchStudy struct {
 
 // TunedRate is one rate of the grid: its held-out and test results after Epochs epochs.
 type TunedRate struct {
-	LR                     float64
+	LR                      float64
 	HoldoutAccur, TestAccur float64
-	HoldoutLoss            float64
-	Seconds                float64
-	Diverged               bool
+	HoldoutLoss             float64
+	Seconds                 float64
+	Diverged                bool
 }
 
 // BatchResult is one optimizer at one batch size.
