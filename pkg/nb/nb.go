@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot"
 
 	"qnlab/internal/enum"
+	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/plots"
 )
@@ -118,11 +119,14 @@ func Saved(name string) string {
 }
 
 // Agrees words a check of a claim against its source: "**agrees** with the paper".
-func Agrees(ok bool) string {
+func Agrees(ok bool) string { return AgreesWith(ok, "the paper") }
+
+// AgreesWith is Agrees for another source: AgreesWith(ok, "the lecture").
+func AgreesWith(ok bool, source string) string {
 	if ok {
-		return "**agrees** with the paper"
+		return "**agrees** with " + source
 	}
-	return "**does not agree** with the paper"
+	return "**does not agree** with " + source
 }
 
 // Path returns the iterates of a 2-D run as a plot series, thinned to at most 300 points
@@ -147,6 +151,28 @@ func FSeries(name string, r lbfgs.Result, byEvals bool) plots.Series {
 			x = float64(it.Evals)
 		}
 		s.X, s.Y = append(s.X, x), append(s.Y, it.F)
+	}
+	return s
+}
+
+// TrajPath returns the first two coordinates of a first-order run's iterates as a plot series,
+// thinned to at most 300 points, as Path.
+func TrajPath(name string, tr *firstorder.Trajectory) plots.Series {
+	s := plots.Series{Name: name}
+	stride := max(1, (len(tr.X)+299)/300)
+	for k, x := range tr.X {
+		if len(x) >= 2 && (k%stride == 0 || k == len(tr.X)-1) {
+			s.X, s.Y = append(s.X, x[0]), append(s.Y, x[1])
+		}
+	}
+	return s
+}
+
+// TrajF returns f(θ_k) by update k of a first-order run.
+func TrajF(name string, tr *firstorder.Trajectory) plots.Series {
+	s := plots.Series{Name: name}
+	for k, f := range tr.F {
+		s.X, s.Y = append(s.X, float64(k)), append(s.Y, f)
 	}
 	return s
 }

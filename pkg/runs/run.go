@@ -101,6 +101,9 @@ type run struct {
 
 	stepsPerEpoch, total, start int
 
+	// firstStep is the clock's reading after the run's (or the resumed run's) first step.
+	firstStep float64
+
 	store *model.Store
 	dir   *Dir
 	ckpt  *Checkpoints
@@ -283,7 +286,10 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return &DivergedError{Step: step, Optimizer: r.spec.Optimizer, LR: r.spec.LR, Loss: loss}
 	}
-	timeUp := r.opts.TimeLimit > 0 && step < r.total && r.clock.Seconds() >= r.opts.TimeLimit.Seconds()
+	if step == r.start+1 {
+		r.firstStep = r.clock.Seconds() // the first step's time includes compiling the graph
+	}
+	timeUp := r.opts.TimeLimit > 0 && step > r.start+1 && step < r.total && r.clock.Seconds()-r.firstStep >= r.opts.TimeLimit.Seconds()
 	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total || timeUp
 	saveNow := step == r.total || timeUp || (r.opts.CheckpointEvery > 0 && step%r.opts.CheckpointEvery == 0)
 	stop := r.stopped() && step < r.total

@@ -82,10 +82,12 @@ type Options struct {
 	// Stop, if not nil, asks the run to end early when closed: it finishes the current step,
 	// saves a checkpoint (with Dir) and returns ErrInterrupted.
 	Stop <-chan struct{}
-	// TimeLimit, if > 0, ends the run at the first step at which its training time (the seconds
-	// column: evaluations and checkpoints excluded) reaches TimeLimit, with an evaluation (and a
-	// checkpoint, with Dir) there; Result.TimedOut says so. For comparisons at equal wall-clock:
-	// where such a run ends depends on the machine, so its numbers are not reproducible.
+	// TimeLimit, if > 0, ends the run at the first step at which its training time since the end
+	// of its first step (the seconds column, evaluations and checkpoints excluded; the first step
+	// is not counted because it includes compiling the graph) reaches TimeLimit, with an
+	// evaluation (and a checkpoint, with Dir) there; Result.TimedOut says so. For comparisons at
+	// equal wall-clock: where such a run ends depends on the machine, so its numbers are not
+	// reproducible.
 	TimeLimit time.Duration
 	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
 	Progress bool
