@@ -49,6 +49,11 @@ func TestMNISTBadInputExitsTwo(t *testing.T) {
 		{[]string{"-lr", "-1"}, "learning rate"},
 		{[]string{"-mnist", dir}, dir},
 		{[]string{"-resume"}, "resume"},
+		{[]string{"-opt", "adam", "-momentum", "0.9"}, "-momentum applies to -opt momentum, not to -opt adam"},
+		{[]string{"-opt", "nesterov", "-momentum", "1"}, "-momentum 1: must be in [0, 1)"},
+		{[]string{"-opt", "adadelta", "-lr", "0.1"}, "adadelta has no learning rate"},
+		{[]string{"-opt", "rmsprop", "-eps", "-1e-8"}, "-eps -1e-08: must be finite and ≥ 0"},
+		{[]string{"-opt", "sgd", "-beta2", "0.9"}, "-beta2 applies to -opt adam, not to -opt sgd"},
 	} {
 		code, _, stderr := runCLI(append([]string{"mnist", "-progress=false"}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
