@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -301,5 +302,15 @@ func mnistMemory(c runs.Spec) float64 {
 	if c.Optimizer == "lbfgs" {
 		need += perSlot * float64(c.M)
 	}
+	// GoMLX's training loop allocates 8 bytes per step of the run up front
+	// (Loop.TrainStepDurations): 17 GB for the 2³¹ steps Spec.Check allows.
+	steps := float64(c.Epochs) * float64(c.Inner)
+	if c.FixedN == 0 {
+		steps *= math.Ceil(60000 / float64(max(c.Batch, 1)))
+	}
+	if c.MaxSteps > 0 {
+		steps = min(steps, float64(c.MaxSteps))
+	}
+	need += 8 * steps
 	return 1.25 * need
 }

@@ -87,7 +87,8 @@ type Options struct {
 	// is not counted because it includes compiling the graph) reaches TimeLimit, with an
 	// evaluation (and a checkpoint, with Dir) there; Result.TimedOut says so. For comparisons at
 	// equal wall-clock: where such a run ends depends on the machine, so its numbers are not
-	// reproducible.
+	// reproducible. Bound the run's length (Epochs, MaxSteps) near what the limit allows: GoMLX's
+	// training loop allocates 8 bytes per step of the whole run up front.
 	TimeLimit time.Duration
 	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
 	Progress bool

@@ -134,8 +134,13 @@ func (s BatchStudy) Run(b compute.Backend, data *models.MNIST) ([]BatchResult, e
 			}
 			win := r.Grid[best]
 			r.LR, r.EpochAccur, r.EpochSeconds = win.LR, win.TestAccur, win.Seconds
+			// Long enough for TimeLimit at 4× the tuning run's speed, and no longer: GoMLX's loop
+			// allocates 8 bytes per step of the run up front (Loop.TrainStepDurations).
 			perEpoch := (s.TrainN + batch - 1) / batch
-			long := Spec{Model: s.Model, Optimizer: opt, LR: win.LR, Batch: batch, Epochs: max(1, (1<<30)/perEpoch), Seed: s.Seed, EvalN: s.EvalN}
+			rate := float64(s.Epochs*perEpoch) / max(win.Seconds, 1e-3)
+			steps := int(min(4*rate*s.TimeLimit.Seconds(), 1<<26)) + 1000
+			long := Spec{Model: s.Model, Optimizer: opt, LR: win.LR, Batch: batch, Epochs: steps/perEpoch + 1, MaxSteps: steps,
+				Seed: s.Seed, EvalN: s.EvalN}
 			res, err := Train(b, &models.MNIST{Train: train.Train, Test: test, Dir: data.Dir}, long, Options{TimeLimit: s.TimeLimit})
 			if err != nil && !isDivergence(err) {
 				return out, err
