@@ -168,11 +168,15 @@ func TrajPath(name string, tr *firstorder.Trajectory) plots.Series {
 	return s
 }
 
-// TrajF returns f(θ_k) by update k of a first-order run.
+// TrajF returns f(θ_k) by update k of a first-order run, thinned to at most 500 points (the
+// first and last kept).
 func TrajF(name string, tr *firstorder.Trajectory) plots.Series {
 	s := plots.Series{Name: name}
+	stride := max(1, (len(tr.F)+499)/500)
 	for k, f := range tr.F {
-		s.X, s.Y = append(s.X, float64(k)), append(s.Y, f)
+		if k%stride == 0 || k == len(tr.F)-1 {
+			s.X, s.Y = append(s.X, float64(k)), append(s.Y, f)
+		}
 	}
 	return s
 }
