@@ -136,6 +136,44 @@ func TestRastriginLocalMinimumNearStart(t *testing.T) {
 	}
 }
 
+// TestLectureFunctions: quad3 = x² + 0.1y² + 2z² and the sphere Σθᵢ² against their closed forms
+// (value and gradient) at random points, at their minimizers and at the lecture's starts.
+func TestLectureFunctions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 0))
+	q := newEvaluator(t, Quad3(), nil)
+	five, err := Sphere(5)
+	s := newEvaluator(t, five, err)
+	checkAtMinimizer(t, q)
+	checkAtMinimizer(t, s)
+	if f, _ := evalGrad(t, q, Quad3().Start); f != 12.4 {
+		t.Errorf("quad3(−2, −2, −2) = %g, want 12.4", f)
+	}
+	for range 20 {
+		x := uniform(rng, 3, -3, 3)
+		f, g := evalGrad(t, q, x)
+		want := x[0]*x[0] + 0.1*x[1]*x[1] + 2*x[2]*x[2]
+		wantG := []float64{2 * x[0], 0.2 * x[1], 4 * x[2]}
+		if relDiff(f, want) > 1e-14 || maxRelDiff(g, wantG) > 1e-14 {
+			t.Errorf("quad3(%v) = %g, %v; want %g, %v", x, f, g, want, wantG)
+		}
+		y := uniform(rng, 5, -3, 3)
+		f, g = evalGrad(t, s, y)
+		want = 0
+		for i := range y {
+			want += y[i] * y[i]
+			if math.Abs(g[i]-2*y[i]) > 1e-14 {
+				t.Errorf("∂sphere/∂θ%d(%v) = %g, want %g", i, y, g[i], 2*y[i])
+			}
+		}
+		if relDiff(f, want) > 1e-14 {
+			t.Errorf("sphere(%v) = %g, want %g", y, f, want)
+		}
+	}
+	if two, _ := Sphere(2); two.Start[0] != 2 || two.Start[1] != 3 {
+		t.Errorf("Sphere(2).Start = %v, want the lecture's (2, 3)", two.Start)
+	}
+}
+
 func TestConstructorsRejectBadDims(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -145,6 +183,8 @@ func TestConstructorsRejectBadDims(t *testing.T) {
 		{"Rosenbrock(0)", func() (*Func, error) { return Rosenbrock(0) }},
 		{"Rastrigin(0)", func() (*Func, error) { return Rastrigin(0) }},
 		{"Rastrigin(-3)", func() (*Func, error) { return Rastrigin(-3) }},
+		{"Sphere(0)", func() (*Func, error) { return Sphere(0) }},
+		{"ByName(quad3, 2)", func() (*Func, error) { return ByName("quad3", 2) }},
 	} {
 		if f, err := tc.make(); err == nil || f != nil || !strings.HasPrefix(err.Error(), "funcs: ") {
 			t.Errorf("%s = %v, %v: want nil and a funcs: error", tc.name, f, err)
@@ -182,7 +222,7 @@ func TestByName(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(Names(), ","); got != "rosenbrock,rastrigin,beale" {
+	if got := strings.Join(Names(), ","); got != "rosenbrock,rastrigin,beale,quad3,sphere" {
 		t.Errorf("Names() = %s", got)
 	}
 }
