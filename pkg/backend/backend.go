@@ -81,6 +81,14 @@ func Default() (compute.Backend, error) {
 	return defaultBackend, defaultErr
 }
 
+// Or returns b, or Default() if b is nil: for functions whose backend argument is optional.
+func Or(b compute.Backend) (compute.Backend, error) {
+	if b != nil {
+		return b, nil
+	}
+	return Default()
+}
+
 // MustDefault is Default for notebooks and tests: it panics with the error.
 func MustDefault() compute.Backend {
 	b, err := Default()

@@ -290,10 +290,8 @@ func newRegressor(b compute.Backend, data RegressionData, eta float64) (*regress
 	if err != nil {
 		return nil, err
 	}
-	if b == nil {
-		if b, err = backend.Default(); err != nil {
-			return nil, err
-		}
+	if b, err = backend.Or(b); err != nil {
+		return nil, err
 	}
 	store := model.NewStore()
 	theta := func(scope *model.Scope) *model.Variable {

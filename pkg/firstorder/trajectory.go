@@ -60,10 +60,8 @@ func Run(b compute.Backend, f *funcs.Func, m Method, h Hyper, x0 []float64, iter
 	if err != nil {
 		return nil, err
 	}
-	if b == nil {
-		if b, err = backend.Default(); err != nil {
-			return nil, err
-		}
+	if b, err = backend.Or(b); err != nil {
+		return nil, err
 	}
 	store := model.NewStore()
 	start := append([]float64(nil), x0...)

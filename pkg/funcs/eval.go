@@ -28,11 +28,9 @@ func (f *Func) Evaluator(b compute.Backend) (*Evaluator, error) {
 	if f == nil || f.Graph == nil || f.Dim < 1 {
 		return nil, fmt.Errorf("funcs: Evaluator needs a Func with a Graph and Dim ≥ 1")
 	}
-	if b == nil {
-		var err error
-		if b, err = backend.Default(); err != nil {
-			return nil, fmt.Errorf("funcs: %s: %w", f.Name, err)
-		}
+	b, err := backend.Or(b)
+	if err != nil {
+		return nil, fmt.Errorf("funcs: %s: %w", f.Name, err)
 	}
 	exec, err := graph.NewExec(b, func(x *graph.Node) (*graph.Node, *graph.Node) {
 		y := f.Graph(x)
