@@ -3,6 +3,7 @@ package funcs
 import (
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gomlx/compute"
@@ -18,8 +19,14 @@ import (
 // compiled once when the Evaluator is made. It is safe for concurrent use.
 type Evaluator struct {
 	f     *Func
+	b     compute.Backend
 	exec  *graph.Exec
 	evals atomic.Int64
+
+	hvpOnce sync.Once // HVP's graph, compiled on first use
+	hvp     *graph.Exec
+	hvpErr  error
+	hvps    atomic.Int64
 }
 
 // Evaluator compiles f and ∇f (by graph.Gradient) in float64 on b; if b is nil it uses
@@ -43,7 +50,7 @@ func (f *Func) Evaluator(b compute.Backend) (*Evaluator, error) {
 	if _, err := exec.Compile(shapes.Make(dtypes.Float64, f.Dim)); err != nil {
 		return nil, fmt.Errorf("funcs: compiling %s and its gradient on %s: %w", f.Name, b.Name(), err)
 	}
-	return &Evaluator{f: f, exec: exec}, nil
+	return &Evaluator{f: f, b: b, exec: exec}, nil
 }
 
 // Func returns the function e evaluates.

@@ -1,7 +1,7 @@
 // Package models is the model zoo: the MNIST data (LoadMNIST with its IDX reader, Batcher), the
 // models trained on it (SimpleCNN, MLP, by name through ByName) as GoMLX graphs with their
 // layers (ConvPool, Dense, ReLU), their loss (Loss, TrainerLoss), evaluation (Evaluate),
-// parameter listing (Parameters), and the gradients the pure-Go backend lacks (RegisterVJPs).
+// parameter listing (Parameters); the gradients the pure-Go backend lacks are internal/autodiff's.
 // Training runs, their records and comparisons are package runs.
 //
 // # Graphs for the pure-Go backend
@@ -19,12 +19,13 @@
 //     as the stock MaxPool's gradient (TestStockMaxPoolGradient); the test files keep the first
 //     NHWC versions (conv3x3, maxPool2) as its references.
 //   - Pad has no gradient and Slice's gradient is a Pad: borders are concatenated zeros, and the
-//     package registers a gradient for Pad (RegisterVJPs) so second derivatives pass Slices.
+//     package imports internal/autodiff, which registers a gradient for Pad so second derivatives
+//     pass Slices.
 //   - The matrix multiplication (SIMD with GOEXPERIMENT=simd) is fast only for operands laid out
 //     [rows, contracted] × [contracted, cols] or [cols, contracted]; any other layout is first
 //     transposed, and Transpose and Slice copy element by element (about 4 and 2 ns per element
 //     here) while Concatenate and Pad copy whole blocks. GoMLX's gradient of a DotGeneral also
-//     ends in a Transpose even when it is the identity; RegisterVJPs drops those.
+//     ends in a Transpose even when it is the identity; internal/autodiff drops those.
 //   - Where and ConvertDType from bool branch per element: on data such as activations, half the
 //     branches mispredict (~4 ns per element). ReLU and the pairwise maximum are therefore
 //     arithmetic with constant 0/1 masks (a bool is Bitcast to uint8, then converted).

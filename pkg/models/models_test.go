@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"qnlab/internal/autodiff"
 	"qnlab/pkg/backend"
 )
 
@@ -439,7 +440,7 @@ func TestNoIdentityTransposeInGradients(t *testing.T) {
 			visit(gr)
 		}
 		for _, n := range images.Graph().Nodes() {
-			if n.Type() == NodeTypeTranspose && skipIdentityTranspose(n) != n {
+			if n.Type() == NodeTypeTranspose && autodiff.SkipIdentityTranspose(n) != n {
 				built++
 				if reachable[n] {
 					used++

@@ -1,4 +1,4 @@
-package models
+package autodiff
 
 import (
 	"math"

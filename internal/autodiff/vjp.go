@@ -1,4 +1,8 @@
-package models
+// Package autodiff adjusts GoMLX's reverse-mode differentiation for qnlab, at init: a gradient
+// for Pad (so that second derivatives — Hessian-vector products — pass through Slice, whose
+// gradient is a Pad) and DotGeneral's gradient without identity transposes. Every package that
+// differentiates twice or trains imports it (funcs, models).
+package autodiff
 
 import (
 	"fmt"
@@ -21,12 +25,12 @@ import (
 //     conv2's patches alone). The values are unchanged.
 var registerVJPsOnce sync.Once
 
-func init() { RegisterVJPs() }
+func init() { Register() }
 
-// RegisterVJPs installs the package's changes to GoMLX's graph.VJPRegistration: a gradient for Pad
+// Register installs the package's changes to GoMLX's graph.VJPRegistration: a gradient for Pad
 // (unless GoMLX already has one) and DotGeneral's gradient without identity transposes. The
 // package calls it at init; calling it again does nothing.
-func RegisterVJPs() {
+func Register() {
 	registerVJPsOnce.Do(func() {
 		if _, found := VJPRegistration[NodeTypePad]; !found {
 			VJPRegistration[NodeTypePad] = padVJP
@@ -35,7 +39,7 @@ func RegisterVJPs() {
 			VJPRegistration[NodeTypeDotGeneral] = func(node *Node, v []*Node, outputShape shapes.Shape) []*Node {
 				grads := dotVJP(node, v, outputShape)
 				for i, grad := range grads {
-					grads[i] = skipIdentityTranspose(grad)
+					grads[i] = SkipIdentityTranspose(grad)
 				}
 				return grads
 			}
@@ -43,15 +47,15 @@ func RegisterVJPs() {
 	})
 }
 
-// skipIdentityTranspose returns x's input if x is a Transpose that keeps every axis in place,
+// SkipIdentityTranspose returns x's input if x is a Transpose that keeps every axis in place,
 // else x.
-func skipIdentityTranspose(x *Node) *Node {
+func SkipIdentityTranspose(x *Node) *Node {
 	if x == nil || x.Type() != NodeTypeTranspose {
 		return x
 	}
 	perm := nodeParam(x, "permutation")
 	if perm.Kind() != reflect.Slice {
-		panic(fmt.Errorf("models: cannot read the permutation of %s (GoMLX's Node layout changed?)", x))
+		panic(fmt.Errorf("autodiff: cannot read the permutation of %s (GoMLX's Node layout changed?)", x))
 	}
 	for i := range perm.Len() {
 		if perm.Index(i).Int() != int64(i) {
@@ -74,7 +78,7 @@ func padVJP(node *Node, vjpOutputs []*Node, _ shapes.Shape) []*Node {
 	for axis, c := range config {
 		if c.Start < 0 || c.End < 0 || c.Interior < 0 {
 			// Slice's gradient never pads negatively, and the go backend cannot run such a Pad.
-			panic(fmt.Errorf("models: gradient of Pad with negative padding %+v on axis %d is not implemented", c, axis))
+			panic(fmt.Errorf("autodiff: gradient of Pad with negative padding %+v on axis %d is not implemented", c, axis))
 		}
 	}
 	specs := make([]SliceAxisSpec, rank)
@@ -96,14 +100,14 @@ func padVJP(node *Node, vjpOutputs []*Node, _ shapes.Shape) []*Node {
 func padConfig(node *Node) []PadAxis {
 	axes := nodeParam(node, "axesConfig")
 	if axes.Kind() != reflect.Slice {
-		panic(fmt.Errorf("models: cannot read the Pad configuration of %s (GoMLX's Node layout changed?)", node))
+		panic(fmt.Errorf("autodiff: cannot read the Pad configuration of %s (GoMLX's Node layout changed?)", node))
 	}
 	config := make([]PadAxis, axes.Len())
 	for i := range config {
 		a := axes.Index(i)
 		start, end, interior := a.FieldByName("Start"), a.FieldByName("End"), a.FieldByName("Interior")
 		if !start.IsValid() || !end.IsValid() || !interior.IsValid() {
-			panic(fmt.Errorf("models: the Pad configuration of %s lacks Start/End/Interior (GoMLX changed?)", node))
+			panic(fmt.Errorf("autodiff: the Pad configuration of %s lacks Start/End/Interior (GoMLX changed?)", node))
 		}
 		config[i] = PadAxis{Start: int(start.Int()), End: int(end.Int()), Interior: int(interior.Int())}
 	}
