@@ -13,7 +13,7 @@ import (
 // global minimizer.
 type Func struct {
 	// Name identifies the function ("rosenbrock", "rastrigin", "beale", "quad3", "sphere",
-	// "quadratic").
+	// "quadratic", "saddle", "cliff", "logistic2-mse", "logistic2-ce").
 	Name string
 	// Dim is the dimension n of x.
 	Dim int
@@ -205,6 +205,30 @@ var byName = []struct {
 		return Quad3(), nil
 	}},
 	{"sphere", "dim ≥ 1", Sphere},
+	{"saddle", "dim = 2", func(dim int) (*Func, error) {
+		if dim != 2 {
+			return nil, fmt.Errorf("funcs: saddle has dimension 2, got %d", dim)
+		}
+		return Saddle(), nil
+	}},
+	{"cliff", "dim = 2", func(dim int) (*Func, error) {
+		if dim != 2 {
+			return nil, fmt.Errorf("funcs: cliff has dimension 2, got %d", dim)
+		}
+		return Cliff(), nil
+	}},
+	{"logistic2-mse", "dim = 2", func(dim int) (*Func, error) {
+		if dim != 2 {
+			return nil, fmt.Errorf("funcs: logistic2-mse has dimension 2, got %d", dim)
+		}
+		return Logistic2("mse")
+	}},
+	{"logistic2-ce", "dim = 2", func(dim int) (*Func, error) {
+		if dim != 2 {
+			return nil, fmt.Errorf("funcs: logistic2-ce has dimension 2, got %d", dim)
+		}
+		return Logistic2("ce")
+	}},
 }
 
 // Names returns the names ByName accepts.

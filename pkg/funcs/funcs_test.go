@@ -222,7 +222,7 @@ func TestByName(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(Names(), ","); got != "rosenbrock,rastrigin,beale,quad3,sphere" {
+	if got := strings.Join(Names(), ","); got != "rosenbrock,rastrigin,beale,quad3,sphere,saddle,cliff,logistic2-mse,logistic2-ce" {
 		t.Errorf("Names() = %s", got)
 	}
 }
