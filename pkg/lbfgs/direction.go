@@ -26,6 +26,15 @@ type Direction interface {
 	UnitStep() bool
 }
 
+// Plain is implemented by a Direction whose steps Minimize takes as they come: it does not test
+// them for descent or replace them by −g (pure Newton, x ← x − H⁻¹∇f, which the lecture writes
+// whatever the signs of H's eigenvalues: it may climb to a saddle). Compose it with Fixed{Step: 1}.
+type Plain interface {
+	Direction
+	// Plain reports whether Minimize must take the direction unchecked.
+	Plain() bool
+}
+
 // GradientDescent is the direction p = −∇f (steepest descent), for comparison.
 type GradientDescent struct{}
 

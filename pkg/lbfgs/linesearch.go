@@ -60,6 +60,36 @@ func (ls Fixed) Search(phi Phi, f0, df0, _ float64) Step {
 	return Step{Alpha: 0, F: f0, DF: df0, Evals: maxShrinks}
 }
 
+// Exact is the exact line search for a quadratic f: along the ray φ'(α) = φ'(0) + α·pᵀAp is
+// linear, so from φ'(0) and φ'(α0) its root is α* = α0·φ'(0)/(φ'(0) − φ'(α0)) (Nocedal & Wright
+// 2006 eq. 5.6 without forming A), at one extra evaluation. On a quadratic with pᵀAp > 0 it is
+// exact up to rounding, which conjugate gradients need for their n-step termination; on any
+// other function it is a secant step, OK only if φ' grows along the ray (else it fails, and
+// Minimize resets the direction).
+type Exact struct{}
+
+func (Exact) String() string { return "exact (quadratic)" }
+
+// Search implements LineSearch.
+func (Exact) Search(phi Phi, f0, df0, alpha0 float64) Step {
+	if !(alpha0 > 0) || math.IsInf(alpha0, 0) {
+		alpha0 = 1
+	}
+	f1, df1 := phi(alpha0)
+	if !finite(f1) || !finite(df1) || !(df1 > df0) {
+		return Step{Alpha: 0, F: f0, DF: df0, Evals: 1}
+	}
+	alpha := alpha0 * df0 / (df0 - df1)
+	if alpha == alpha0 {
+		return Step{Alpha: alpha, F: f1, DF: df1, Evals: 1, OK: true}
+	}
+	f, df := phi(alpha)
+	if !finite(f) || !finite(df) {
+		return Step{Alpha: 0, F: f0, DF: df0, Evals: 2}
+	}
+	return Step{Alpha: alpha, F: f, DF: df, Evals: 2, OK: true}
+}
+
 // Armijo is backtracking until sufficient decrease, φ(α) ≤ φ(0) + C1·α·φ'(0)
 // (Nocedal & Wright 2006, Alg. 3.1), with safeguarded quadratic interpolation for the next trial.
 type Armijo struct {

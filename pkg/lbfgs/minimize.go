@@ -137,7 +137,7 @@ var ErrBadStart = errors.New("bad start")
 // failed line search is a Status, with the best point found.
 //
 // Each iteration takes p = m.Direction.Next(x, g); if p is not a descent direction the
-// direction is Reset and p = −g. The first trial step is 1 when the direction says its step has
+// direction is Reset and p = −g, unless the direction is Plain. The first trial step is 1 when the direction says its step has
 // a natural length (Direction.UnitStep), else 1/‖g‖₂ on the first iteration (as L-BFGS-B) and
 // α_{k-1}·φ'_{k-1}(0)/φ'_k(0) after (N&W eq. 3.60). A failed line search resets the direction
 // and retries along −g if it had curvature information to forget; otherwise the run stops with
@@ -157,6 +157,8 @@ func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 		return Result{}, fmt.Errorf("lbfgs: settings must not be negative: %+v", s)
 	}
 	dir, ls := m.direction(), m.lineSearch()
+	pd, isPlain := dir.(Plain)
+	plain := isPlain && pd.Plain()
 	gradTol := orDefault(s.GradTol, 1e-6)
 	maxIter := s.MaxIterations
 	if maxIter == 0 {
@@ -225,7 +227,7 @@ func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 			return res, err
 		}
 		slope := dot(g, p)
-		if !(slope < 0) { // rounding made the direction useless: restart from steepest descent
+		if !(slope < 0) && !plain { // rounding made the direction useless: restart from steepest descent
 			dir.Reset()
 			res.Restarts++
 			p = scaled(-1, g)
