@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	register("zoo", "run one of the lecture's nine first-order methods on a test function (trajectory CSV)", runZoo)
+	register("zoo", "run one of the lecture's methods (first-order, Newton, CG, BFGS, L-BFGS) on a test function (trajectory CSV)", runZoo)
 }
 
 // zooSymbols names each hyperparameter flag (firstorder.AllParams()) in the lecture's symbols.
@@ -42,12 +42,13 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("zoo", stderr)
 	name := fs.String("func", "quad3", "test function: "+strings.Join(funcs.Names(), ", "))
 	dim := fs.Int("dim", 0, "dimension n (default: the function's own, 2 for beale, 3 for quad3, else 2)")
-	method := fs.String("method", "", "first-order method: "+firstorder.MethodNames()+" (required)")
+	method := fs.String("method", "", "method: "+firstorder.MethodNames()+" (first-order, graph optimizers); "+strings.Join(zooSecondMethods, ", ")+" (lbfgs.Minimize with a line search) (required)")
 	hyper := map[string]*float64{}
 	for _, p := range firstorder.AllParams() {
 		hyper[p] = fs.Float64(p, 0, zooFlagHelp(p))
 	}
-	iters := fs.Int("iters", 1000, "number of updates")
+	second := zooSecondFlags(fs)
+	iters := fs.Int("iters", 1000, "number of updates (first-order methods); the iteration limit (the others)")
 	x0Flag := fs.String("x0", "", `start "v,v,…" (default: the lecture's start on quad3 and beale, else the function's standard start)`)
 	out := fs.String("out", "", "write the CSV here (replacing an existing file) instead of stdout")
 	fs.Usage = func() {
@@ -71,19 +72,42 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
+	var names []string
+	for _, m := range firstorder.Methods() {
+		names = append(names, m.String())
+	}
+	names = append(names, zooSecondMethods...)
+	allMethods := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 	if strings.TrimSpace(*method) == "" {
-		return badInput("-method is required: want %s", firstorder.MethodNames())
+		return badInput("-method is required: want %s", allMethods)
+	}
+	fn := strings.ToLower(strings.TrimSpace(*name))
+	if mname := strings.ToLower(strings.TrimSpace(*method)); slices.Contains(zooSecondMethods, mname) {
+		for _, p := range firstorder.AllParams() {
+			if set[p] {
+				return badInput("-%s is a first-order hyperparameter; %s does not read it", p, mname)
+			}
+		}
+		if err := second.check(mname, set); err != nil {
+			return err
+		}
+		if !slices.Contains(funcs.Names(), fn) {
+			return badInput("-func %q: unknown function: want %s", *name, strings.Join(funcs.Names(), ", "))
+		}
+		return runZooSecond(mname, fn, *dim, set["dim"], *x0Flag, *iters, *out, second, stdout, stderr)
 	}
 	m, err := firstorder.ParseMethod(*method)
 	if err != nil {
-		return badInput("-method %q: want %s", *method, firstorder.MethodNames())
+		return badInput("-method %q: want %s", *method, allMethods)
+	}
+	if err := second.refuse(m.String(), set); err != nil {
+		return err
 	}
 	for _, p := range firstorder.AllParams() {
 		if set[p] && !slices.Contains(m.Params(), p) {
 			return badInput("-%s is not a hyperparameter of %s (it reads %s)", p, m, strings.Join(m.Params(), ", "))
 		}
 	}
-	fn := strings.ToLower(strings.TrimSpace(*name))
 	if !slices.Contains(funcs.Names(), fn) {
 		return badInput("-func %q: unknown function: want %s", *name, strings.Join(funcs.Names(), ", "))
 	}
