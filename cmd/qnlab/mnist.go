@@ -57,6 +57,7 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of"))
 	fs.Float64Var(&spec.Beta2, "beta2", 0, hyperHelp("beta2", "β2 of"))
 	fs.Float64Var(&spec.Eps, "eps", 0, hyperHelp("eps", "ε of"))
+	fs.Float64Var(&spec.Clip, "clip", 0, "if > 0, clip the gradient to this global norm (every optimizer but lbfgs)")
 	fs.TextVar(&spec.Gamma, "gamma", lbfgs.GammaNewest, "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
 	ls := fs.String("linesearch", "fixed", "L-BFGS step: fixed (the paper's lr·p)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed of the initial parameters and the batch order")

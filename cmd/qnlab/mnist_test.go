@@ -54,6 +54,8 @@ func TestMNISTBadInputExitsTwo(t *testing.T) {
 		{[]string{"-opt", "adadelta", "-lr", "0.1"}, "adadelta has no learning rate"},
 		{[]string{"-opt", "rmsprop", "-eps", "-1e-8"}, "-eps -1e-08: must be finite and ≥ 0"},
 		{[]string{"-opt", "sgd", "-beta2", "0.9"}, "-beta2 applies to -opt adam, not to -opt sgd"},
+		{[]string{"-opt", "lbfgs", "-clip", "1"}, "-clip applies to -opt sgd, not to -opt lbfgs"},
+		{[]string{"-opt", "adam", "-clip", "-1"}, "-clip -1: must be finite and ≥ 0"},
 	} {
 		code, _, stderr := runCLI(append([]string{"mnist", "-progress=false"}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

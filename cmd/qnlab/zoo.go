@@ -47,6 +47,7 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 	for _, p := range firstorder.AllParams() {
 		hyper[p] = fs.Float64(p, 0, zooFlagHelp(p))
 	}
+	clip := fs.Float64("clip", 0, "if > 0, rescale the gradient to this norm before the rule (gradient clipping; every first-order method)")
 	second := zooSecondFlags(fs)
 	iters := fs.Int("iters", 1000, "number of updates (first-order methods); the iteration limit (the others)")
 	x0Flag := fs.String("x0", "", `start "v,v,…" (default: the lecture's start on quad3 and beale, else the function's standard start)`)
@@ -83,7 +84,7 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 	}
 	fn := strings.ToLower(strings.TrimSpace(*name))
 	if mname := strings.ToLower(strings.TrimSpace(*method)); slices.Contains(zooSecondMethods, mname) {
-		for _, p := range firstorder.AllParams() {
+		for _, p := range append(firstorder.AllParams(), "clip") {
 			if set[p] {
 				return badInput("-%s is a first-order hyperparameter; %s does not read it", p, mname)
 			}
@@ -120,6 +121,10 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 			h, _ = h.Set(p, *hyper[p])
 		}
 	}
+	if problem := firstorder.ParamProblem("clip", *clip); problem != "" {
+		return badInput("-clip %s: %s", flagNum(*clip), problem)
+	}
+	h.Clip = *clip
 	if err := zooCheckHyper(m, h); err != nil {
 		return err
 	}
@@ -243,10 +248,13 @@ func zooCheckHyper(m firstorder.Method, h firstorder.Hyper) error {
 
 // zooHyperString lists the hyperparameters m reads as "lr=0.1, beta1=0.9, …".
 func zooHyperString(m firstorder.Method, h firstorder.Hyper) string {
-	parts := make([]string, 0, len(m.Params()))
+	parts := make([]string, 0, len(m.Params())+1)
 	for _, p := range m.Params() {
 		v, _ := h.Get(p)
 		parts = append(parts, fmt.Sprintf("%s=%g", p, v))
+	}
+	if h.Clip > 0 {
+		parts = append(parts, fmt.Sprintf("clip=%g", h.Clip))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -176,6 +176,8 @@ func TestZooBadInputExitsTwo(t *testing.T) {
 		{[]string{"-method", "momentum", "-momentum", "1"}, "-momentum 1:"},
 		{[]string{"-method", "rmsprop", "-decay", "1.5"}, "-decay 1.5:"},
 		{[]string{"-method", "adam", "-eps", "-1e-8"}, "-eps -1e-08: adam: eps -1e-08 must be finite and ≥ 0"},
+		{[]string{"-method", "gd", "-clip", "-1"}, "-clip -1: must be finite and ≥ 0"},
+		{[]string{"-method", "bfgs", "-clip", "1"}, "-clip is a first-order hyperparameter; bfgs does not read it"},
 		{[]string{"-method", "adagrad", "-lr", "abc"}, "-lr"},
 		{[]string{"-method", "gd", "-x0", "1,2"}, "-x0 has 2 values, quad3 has dimension 3"},
 		{[]string{"-method", "gd", "-func", "sphere", "-dim", "3", "-x0", "1,2"}, "-x0 has 2 values, sphere has dimension 3"},

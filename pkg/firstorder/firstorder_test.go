@@ -225,3 +225,65 @@ func TestHyperCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestClipped: clipping rescales the gradient to norm Clip (a GD step is then η·Clip long
+// exactly); a clipping norm the gradients never reach changes no bit; on the cliff, GD with
+// η = 0.1 is thrown far by the wall and with Clip = 1 is not.
+func TestClipped(t *testing.T) {
+	b := backend.MustDefault()
+	f := coupled()
+	tr, err := Run(b, f, GD, Hyper{LR: 0.1, Clip: 0.5}, f.Start, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range 3 {
+		g := coupledGrad(tr.X[k])
+		norm := math.Hypot(g[0], g[1])
+		for i := range 2 {
+			want := tr.X[k][i] - 0.1*g[i]*math.Min(1, 0.5/norm)
+			if math.Abs(tr.X[k+1][i]-want) > 1e-14 {
+				t.Errorf("clipped gd update %d, θ[%d] = %.17g, want %.17g", k+1, i, tr.X[k+1][i], want)
+			}
+		}
+	}
+	for _, m := range Methods() {
+		h := Defaults(m)
+		plain, err := Run(b, f, m, h, f.Start, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Clip = 1e9
+		loose, err := Run(b, f, m, h, f.Start, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range plain.X {
+			for i := range plain.X[k] {
+				if math.Float64bits(plain.X[k][i]) != math.Float64bits(loose.X[k][i]) {
+					t.Fatalf("%s: clip 1e9 changed update %d: %v vs %v", m, k, loose.X[k], plain.X[k])
+				}
+			}
+		}
+	}
+	cliff := funcs.Cliff()
+	jump := func(h Hyper) float64 {
+		tr, err := Run(b, cliff, GD, h, cliff.Start, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for k := 1; k < len(tr.X); k++ {
+			worst = math.Max(worst, math.Hypot(tr.X[k][0]-tr.X[k-1][0], tr.X[k][1]-tr.X[k-1][1]))
+		}
+		return worst
+	}
+	if j := jump(Hyper{LR: 0.1}); !(j > 10) {
+		t.Errorf("cliff, gd η = 0.1: largest step %.3g, want > 10 (thrown by the wall)", j)
+	}
+	if j := jump(Hyper{LR: 0.1, Clip: 1}); j > 0.1+1e-12 {
+		t.Errorf("cliff, gd η = 0.1, clip 1: largest step %.3g, want ≤ 0.1", j)
+	}
+	if err := (Hyper{LR: 0.1, Clip: -1}).Check(GD); err == nil {
+		t.Error("clip -1 accepted")
+	}
+}

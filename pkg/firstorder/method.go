@@ -61,6 +61,10 @@ type Hyper struct {
 	Beta2 float64 `json:"beta2"`
 	// Eps is ε of adagrad, adadelta, rmsprop, adam and nadam.
 	Eps float64 `json:"eps"`
+	// Clip, if > 0, rescales the gradient to global norm ≤ Clip before any method's rule
+	// (gradient clipping, Pascanu, Mikolov & Bengio 2013; the lecture's 梯度截断 for cliffs). It is
+	// not among a method's Params: every method takes it, and 0 (no clipping) changes nothing.
+	Clip float64 `json:"clip"`
 }
 
 // Params lists the hyperparameters (flag names) m reads, in Hyper's order.
@@ -119,6 +123,8 @@ func (h *Hyper) field(name string) *float64 {
 		return &h.Beta2
 	case "eps":
 		return &h.Eps
+	case "clip":
+		return &h.Clip
 	}
 	return nil
 }
@@ -135,9 +141,9 @@ func (h Hyper) WithDefaults(m Method) Hyper {
 	return h
 }
 
-// Only returns h with the hyperparameters m does not read set to 0.
+// Only returns h with the hyperparameters m does not read set to 0 (Clip is kept).
 func (h Hyper) Only(m Method) Hyper {
-	var out Hyper
+	out := Hyper{Clip: h.Clip}
 	for _, name := range m.Params() {
 		v, _ := h.Get(name)
 		out, _ = out.Set(name, v)
@@ -232,7 +238,7 @@ func (h Hyper) Check(m Method) error {
 	if !methodNames.Valid(m) {
 		return fmt.Errorf("firstorder: unknown method %v", m)
 	}
-	for _, name := range m.Params() {
+	for _, name := range append(m.Params(), "clip") {
 		v, _ := h.Get(name)
 		if problem := ParamProblem(name, v); problem != "" {
 			return fmt.Errorf("firstorder: %s: %s %g %s", m, name, v, problem)
@@ -242,14 +248,14 @@ func (h Hyper) Check(m Method) error {
 }
 
 // ParamProblem says what is wrong with value v of the hyperparameter called name ("" if nothing):
-// η must be finite and > 0, ε finite and ≥ 0, γ and β in [0, 1).
+// η must be finite and > 0, ε and the clipping norm finite and ≥ 0, γ and β in [0, 1).
 func ParamProblem(name string, v float64) string {
 	switch name {
 	case "lr":
 		if !(v > 0) || math.IsInf(v, 0) {
 			return "must be finite and > 0"
 		}
-	case "eps":
+	case "eps", "clip":
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return "must be finite and ≥ 0"
 		}

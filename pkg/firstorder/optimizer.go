@@ -3,6 +3,7 @@ package firstorder
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path"
 
 	"github.com/gomlx/compute/dtypes"
@@ -29,18 +30,86 @@ const Scope = "firstorder"
 // not) and its AdaMax adds ε to u (Kingma & Ba's Algorithm 2 does not). None of them, GoMLX's
 // included, zeroes non-finite gradients (GoMLX does only with its clip_nan parameter set, which
 // qnlab never sets): a NaN gradient makes a NaN step, and the run stops on its loss.
+//
+// With h.Clip > 0 the gradients are first rescaled to global norm ≤ Clip (Clipped).
 func New(m Method, h Hyper) (optimizer.Interface, error) {
 	if err := h.Check(m); err != nil {
 		return nil, err
 	}
+	var opt optimizer.Interface
 	switch m {
 	case GD:
-		return optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(h.LR).Done(), nil
+		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(h.LR).Done()
 	case Adam:
-		return optimizer.Adam().LearningRate(h.LR).Betas(h.Beta1, h.Beta2).Epsilon(h.Eps).Done(), nil
+		opt = optimizer.Adam().LearningRate(h.LR).Betas(h.Beta1, h.Beta2).Epsilon(h.Eps).Done()
+	default:
+		opt = &rule{m: m, h: h.Only(m)}
 	}
-	return &rule{m: m, h: h.Only(m)}, nil
+	if h.Clip > 0 {
+		return Clipped(opt, h.Clip)
+	}
+	return opt, nil
 }
+
+// WithGradients is an optimizer that can be given its gradients (GoMLX's SGD and Adam, and this
+// package's rules: the interface GoMLX's gradient-accumulating trainer uses).
+type WithGradients interface {
+	optimizer.Interface
+	UpdateGraphWithGradients(scope *model.Scope, grads []*Node, dtype dtypes.DType)
+}
+
+// Clipped returns opt with its gradients rescaled to global norm at most maxNorm first,
+// g ← g·min(1, maxNorm/‖g‖) over all trainable variables together (Pascanu, Mikolov & Bengio
+// 2013, Algorithm 1): the remedy for gradient cliffs the lecture names (梯度截断). An update whose
+// gradient is within the norm is bit for bit opt's. GoMLX has only per-element clipping of the
+// step (clip_step_by_value), not of the gradient's norm, hence this wrapper.
+func Clipped(opt optimizer.Interface, maxNorm float64) (optimizer.Interface, error) {
+	inner, ok := opt.(WithGradients)
+	if !ok {
+		return nil, fmt.Errorf("firstorder: %T cannot be given clipped gradients (no UpdateGraphWithGradients)", opt)
+	}
+	if !(maxNorm > 0) || math.IsInf(maxNorm, 0) {
+		return nil, fmt.Errorf("firstorder: clipping norm %g must be finite and > 0", maxNorm)
+	}
+	return &clipped{inner: inner, max: maxNorm}, nil
+}
+
+type clipped struct {
+	inner WithGradients
+	max   float64
+}
+
+// UpdateGraph implements optimizer.Interface.
+func (c *clipped) UpdateGraph(scope *model.Scope, g *Graph, loss *Node) {
+	c.UpdateGraphWithGradients(scope, scope.BuildTrainableVariablesGradientsGraph(loss), loss.DType())
+}
+
+// UpdateGraphWithGradients clips grads by their global norm and passes them on.
+func (c *clipped) UpdateGraphWithGradients(scope *model.Scope, grads []*Node, dtype dtypes.DType) {
+	if len(grads) == 0 {
+		panic(errors.New("firstorder: no trainable variables"))
+	}
+	var sq *Node
+	for _, gr := range grads {
+		s := ConvertDType(ReduceAllSum(Square(gr)), dtypes.Float64)
+		if sq == nil {
+			sq = s
+		} else {
+			sq = Add(sq, s)
+		}
+	}
+	norm := Sqrt(sq)
+	limit := Scalar(norm.Graph(), dtypes.Float64, c.max)
+	scale := Where(GreaterThan(norm, limit), Div(limit, norm), OnesLike(norm))
+	out := make([]*Node, len(grads))
+	for i, gr := range grads {
+		out[i] = Where(GreaterThan(norm, limit), Mul(gr, ConvertDType(scale, gr.DType())), gr)
+	}
+	c.inner.UpdateGraphWithGradients(scope, out, dtype)
+}
+
+// Clear implements optimizer.Interface.
+func (c *clipped) Clear(scope *model.Scope) error { return c.inner.Clear(scope) }
 
 // rule is a hand-written method: UpdateGraph applies m's rule to every trainable variable.
 type rule struct {

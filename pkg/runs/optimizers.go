@@ -65,7 +65,7 @@ func lecture() []Optimizer {
 // from firstorder.Defaults and Method.Params.
 func firstOrder(name string, m firstorder.Method, about string) Optimizer {
 	var keys []string
-	for _, p := range m.Params() {
+	for _, p := range append(m.Params(), "clip") {
 		if p != "lr" {
 			keys = append(keys, p)
 		}

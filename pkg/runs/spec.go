@@ -49,6 +49,9 @@ type Spec struct {
 	Beta1    float64 `json:"beta1"`
 	Beta2    float64 `json:"beta2"`
 	Eps      float64 `json:"eps"`
+	// Clip, if > 0, clips the gradient to this global norm before a first-order method's rule
+	// (firstorder.Clipped); 0 does not clip.
+	Clip float64 `json:"clip"`
 	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
 	Seed uint64 `json:"seed"`
 	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
@@ -158,6 +161,9 @@ func (s Spec) Check(data *models.MNIST) error {
 	case opt.DefaultLR != 0 && (!(s.LR > 0) || math.IsInf(s.LR, 0)):
 		return bad("lr", s.LR, "the learning rate must be finite and > 0")
 	}
+	if opt.Method == 0 && s.Clip != 0 {
+		return bad("clip", s.Clip, s.Optimizer+" does not clip gradients")
+	}
 	for _, key := range opt.Keys {
 		if v, ok := s.hyper().Get(key); ok {
 			if problem := firstorder.ParamProblem(key, v); problem != "" {
@@ -199,12 +205,12 @@ func (s Spec) Check(data *models.MNIST) error {
 
 // hyper returns s's first-order hyperparameters.
 func (s Spec) hyper() firstorder.Hyper {
-	return firstorder.Hyper{LR: s.LR, Momentum: s.Momentum, Decay: s.Decay, Beta1: s.Beta1, Beta2: s.Beta2, Eps: s.Eps}
+	return firstorder.Hyper{LR: s.LR, Momentum: s.Momentum, Decay: s.Decay, Beta1: s.Beta1, Beta2: s.Beta2, Eps: s.Eps, Clip: s.Clip}
 }
 
 // withHyper returns s with h's hyperparameters.
 func (s Spec) withHyper(h firstorder.Hyper) Spec {
-	s.LR, s.Momentum, s.Decay, s.Beta1, s.Beta2, s.Eps = h.LR, h.Momentum, h.Decay, h.Beta1, h.Beta2, h.Eps
+	s.LR, s.Momentum, s.Decay, s.Beta1, s.Beta2, s.Eps, s.Clip = h.LR, h.Momentum, h.Decay, h.Beta1, h.Beta2, h.Eps, h.Clip
 	return s
 }
 
