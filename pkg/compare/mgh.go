@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/optimize"
 
+	"qnlab/pkg/directions"
 	"qnlab/pkg/funcs"
 	"qnlab/pkg/lbfgs"
 )
@@ -24,7 +25,7 @@ type Run struct {
 	Time       time.Duration // median wall time over the repeats
 }
 
-// MGHRow compares qnlab's L-BFGS with gonum's on one MGH problem.
+// MGHRow compares a qnlab method with gonum's on one MGH problem.
 type MGHRow struct {
 	Problem      string // "Name/Dim"
 	QNLab, Gonum Run
@@ -32,6 +33,11 @@ type MGHRow struct {
 
 // MGHSettings configure MGH. The zero value uses the settings.
 type MGHSettings struct {
+	// Method is the pair compared: "lbfgs" (the default), "bfgs", "cg-fr", "cg-pr" or "cg-hs" —
+	// qnlab's lbfgs.LBFGS or directions.BFGS/CG against gonum's optimize.LBFGS, BFGS or CG with
+	// the FletcherReeves, PolakRibierePolyak or HestenesStiefel variant. CG uses strong Wolfe
+	// with c2 = 0.1 on both sides (gonum's CG default) and gonum's restart every n iterations.
+	Method string
 	// M is the history size of both. If M is 0, it will be defaulted to 10.
 	M int
 	// GradTol is the stopping test ‖∇f‖∞ ≤ GradTol of both. If 0, it will be defaulted to 1e-6.
@@ -42,11 +48,17 @@ type MGHSettings struct {
 	Repeats int
 }
 
-// MGH runs qnlab's L-BFGS (strong Wolfe line search) and gonum's optimize.LBFGS (its
-// default More–Thuente line search, also c1 = 1e-4, c2 = 0.9) with the same history size and
-// the same stopping test on every problem of funcs.MGH(), in one process, one problem after the
-// other. gonum's own convergence test on f is switched off so both stop on ‖∇f‖∞ alone.
+// MGH runs qnlab's method (strong Wolfe line search) and gonum's (its default More–Thuente line
+// search, also c1 = 1e-4; c2 = 0.9, or 0.1 for CG) with the same history size and the same
+// stopping test on every problem of funcs.MGH(), in one process, one problem after the other.
+// gonum's own convergence test on f is switched off so both stop on ‖∇f‖∞ alone.
 func MGH(s MGHSettings) ([]MGHRow, error) {
+	if s.Method == "" {
+		s.Method = "lbfgs"
+	}
+	if _, _, err := s.methods(1); err != nil {
+		return nil, err
+	}
 	if s.M == 0 {
 		s.M = 10
 	}
@@ -94,9 +106,36 @@ func timed(repeats int, f func() (Run, error)) (Run, error) {
 	return first, nil
 }
 
+// methods returns the qnlab and gonum sides of s.Method for dimension n.
+func (s MGHSettings) methods(n int) (lbfgs.Method, optimize.Method, error) {
+	wolfe := lbfgs.Wolfe{}
+	switch s.Method {
+	case "lbfgs":
+		return lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M}, LineSearch: wolfe}, &optimize.LBFGS{Store: s.M}, nil
+	case "bfgs":
+		return lbfgs.Method{Direction: &directions.BFGS{}, LineSearch: wolfe}, &optimize.BFGS{}, nil
+	}
+	cg := lbfgs.Method{LineSearch: lbfgs.Wolfe{C2: 0.1}}
+	switch s.Method {
+	case "cg-fr":
+		cg.Direction = &directions.CG{Beta: directions.FletcherReeves, Restart: n}
+		return cg, &optimize.CG{Variant: &optimize.FletcherReeves{}}, nil
+	case "cg-pr":
+		cg.Direction = &directions.CG{Beta: directions.PolakRibiere, Restart: n}
+		return cg, &optimize.CG{Variant: &optimize.PolakRibierePolyak{}}, nil
+	case "cg-hs":
+		cg.Direction = &directions.CG{Beta: directions.HestenesStiefel, Restart: n}
+		return cg, &optimize.CG{Variant: &optimize.HestenesStiefel{}}, nil
+	}
+	return lbfgs.Method{}, nil, fmt.Errorf("compare: unknown method %q (want lbfgs, bfgs, cg-fr, cg-pr or cg-hs)", s.Method)
+}
+
 func runQNLab(p *funcs.Problem, s MGHSettings) (Run, error) {
-	res, err := lbfgs.Minimize(p, p.X0, lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M}, LineSearch: lbfgs.Wolfe{}},
-		lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
+	m, _, err := s.methods(p.Dim)
+	if err != nil {
+		return Run{}, err
+	}
+	res, err := lbfgs.Minimize(p, p.X0, m, lbfgs.Settings{GradTol: s.GradTol, MaxIterations: s.MaxIterations})
 	if err != nil {
 		return Run{}, err
 	}
@@ -107,12 +146,19 @@ func runQNLab(p *funcs.Problem, s MGHSettings) (Run, error) {
 }
 
 func runGonum(p *funcs.Problem, s MGHSettings) (Run, error) {
+	_, method, err := s.methods(p.Dim)
+	if err != nil {
+		return Run{}, err
+	}
 	prob := optimize.Problem{Func: p.F.Func, Grad: func(grad, x []float64) { p.F.Grad(grad, x) }}
 	res, err := optimize.Minimize(prob, p.X0, &optimize.Settings{
 		GradientThreshold: s.GradTol,
 		Converger:         optimize.NeverTerminate{},
 		MajorIterations:   s.MaxIterations,
-	}, &optimize.LBFGS{Store: s.M})
+		// gonum's CG line search can evaluate forever without a major iteration (seen on MGH
+		// with FletcherReeves): bound the evaluations as qnlab's Wolfe search bounds its own.
+		FuncEvaluations: 50 * s.MaxIterations,
+	}, method)
 	if res == nil {
 		return Run{}, fmt.Errorf("gonum: %w", err)
 	}

@@ -57,3 +57,30 @@ func TestMGHTightWolfe(t *testing.T) {
 		}
 	}
 }
+
+// TestMGHCGAndBFGS: qnlab's CG (each β) and dense BFGS against gonum's on the MGH problems:
+// qnlab solves every problem gonum solves with the same method, or the test names it. The
+// evaluation counts are logged (and in notebook 06), not asserted: the two CGs differ in their
+// initial step and restart rules.
+func TestMGHCGAndBFGS(t *testing.T) {
+	for _, m := range []string{"cg-fr", "cg-pr", "cg-hs", "bfgs"} {
+		rows, err := MGH(MGHSettings{Method: m, Repeats: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		both, noMore := MGHSummary(rows)
+		var missed []string
+		for _, r := range rows {
+			if r.Gonum.Solved && !r.QNLab.Solved {
+				missed = append(missed, r.Problem)
+			}
+		}
+		t.Logf("%s: both solve %d of %d; qnlab needs no more evaluations on %d; qnlab misses %v", m, both, len(rows), noMore, missed)
+		if len(missed) > 0 && m == "bfgs" {
+			t.Errorf("bfgs: gonum's BFGS solves %v, qnlab's does not", missed)
+		}
+	}
+	if _, err := MGH(MGHSettings{Method: "newton"}); err == nil {
+		t.Error("an unknown method was accepted")
+	}
+}
