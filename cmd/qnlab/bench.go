@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,18 +67,21 @@ func benchUsage(w io.Writer) {
 
 func runBenchMGH(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench mgh", stderr)
+	method := fs.String("method", "lbfgs", "the pair compared: lbfgs, bfgs, cg-fr, cg-pr or cg-hs (qnlab's against gonum's)")
 	m := fs.Int("m", 10, "L-BFGS history size (both implementations)")
 	tol := fs.Float64("tol", 1e-6, "stop at ‖∇f‖∞ ≤ tol (both)")
 	repeats := fs.Int("repeats", 3, "timed runs per problem (median reported)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: qnlab bench mgh [-m N] [-tol x] [-repeats N]")
-		fmt.Fprintln(stderr, "Runs both L-BFGS implementations on every problem to the same ‖∇f‖∞ test and prints a table.")
+		fmt.Fprintln(stderr, "usage: qnlab bench mgh [-method lbfgs|bfgs|cg-fr|cg-pr|cg-hs] [-m N] [-tol x] [-repeats N]")
+		fmt.Fprintln(stderr, "Runs qnlab's and gonum's implementation of the method on every problem to the same ‖∇f‖∞ test and prints a table.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch {
+	case !slices.Contains([]string{"lbfgs", "bfgs", "cg-fr", "cg-pr", "cg-hs"}, *method):
+		return badInput("-method %q: want lbfgs, bfgs, cg-fr, cg-pr or cg-hs", *method)
 	case *m < 1:
 		return badInput("-m %d: must be ≥ 1", *m)
 	case !(*tol > 0) || math.IsInf(*tol, 0):
@@ -92,8 +96,8 @@ func runBenchMGH(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "qnlab L-BFGS (strong Wolfe) vs gonum optimize.LBFGS (More–Thuente), m = %d, to ‖∇f‖∞ ≤ %g; %s\n", *m, *tol, backend.Describe(b))
-	rows, err := compare.MGH(compare.MGHSettings{M: *m, GradTol: *tol, Repeats: *repeats})
+	fmt.Fprintf(stdout, "qnlab %s (strong Wolfe) vs gonum's (More–Thuente), m = %d, to ‖∇f‖∞ ≤ %g; %s\n", *method, *m, *tol, backend.Describe(b))
+	rows, err := compare.MGH(compare.MGHSettings{Method: *method, M: *m, GradTol: *tol, Repeats: *repeats})
 	if err != nil {
 		return err
 	}
