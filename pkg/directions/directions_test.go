@@ -9,6 +9,7 @@ import (
 	"qnlab/pkg/backend"
 	"qnlab/pkg/funcs"
 	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/nb"
 	"qnlab/pkg/qn"
 )
 
@@ -31,14 +32,8 @@ func quadratic(t *testing.T, n int, kappa float64, seed uint64) (*funcs.Evaluato
 	return e, q.A(), f.Minimizer
 }
 
-func relErr(a, b []float64) float64 {
-	var num, den float64
-	for i := range a {
-		num += (a[i] - b[i]) * (a[i] - b[i])
-		den += b[i] * b[i]
-	}
-	return math.Sqrt(num / den)
-}
+// relErr is ‖a − b‖/‖b‖ (nb.RelErr).
+var relErr = nb.RelErr
 
 // TestNewtonQuadraticOneStep: on a random SPD quadratic (n = 8, κ = 1e3), pure Newton with the
 // autodiff Hessian lands on the minimiser in one step.
