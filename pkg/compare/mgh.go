@@ -110,7 +110,7 @@ func timed(repeats int, f func() (Run, error)) (Run, error) {
 func (s MGHSettings) methods(n int) (lbfgs.Method, optimize.Method, error) {
 	wolfe := lbfgs.Wolfe{}
 	switch s.Method {
-	case "lbfgs":
+	case "", "lbfgs":
 		return lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M}, LineSearch: wolfe}, &optimize.LBFGS{Store: s.M}, nil
 	case "bfgs":
 		return lbfgs.Method{Direction: &directions.BFGS{}, LineSearch: wolfe}, &optimize.BFGS{}, nil
