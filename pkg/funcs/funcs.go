@@ -104,8 +104,8 @@ func Beale() (*Func, error) {
 		Dim:  2,
 		Graph: func(x *graph.Node) *graph.Node {
 			checkShape("beale", x, 2)
-			u := graph.Reshape(graph.Slice(x, graph.AxisElem(0)))
-			v := graph.Reshape(graph.Slice(x, graph.AxisElem(1)))
+			u := coord(x, 0)
+			v := coord(x, 1)
 			var f *graph.Node
 			vk := v
 			for _, c := range []float64{1.5, 2.25, 2.625} {
@@ -258,6 +258,9 @@ func ByName(name string, dim int) (*Func, error) {
 	}
 	return nil, fmt.Errorf("funcs: unknown function %q; valid: %s", name, strings.Join(valid, ", "))
 }
+
+// coord returns coordinate i of the vector x as a scalar.
+func coord(x *graph.Node, i int) *graph.Node { return graph.Reshape(graph.Slice(x, graph.AxisElem(i))) }
 
 // checkShape panics, as GoMLX graph builders do, unless x is a vector of length n.
 func checkShape(name string, x *graph.Node, n int) {

@@ -30,8 +30,8 @@ func Saddle() *Func {
 		Dim:  2,
 		Graph: func(x *graph.Node) *graph.Node {
 			checkShape("saddle", x, 2)
-			u := graph.Reshape(graph.Slice(x, graph.AxisElem(0)))
-			v2 := graph.Square(graph.Reshape(graph.Slice(x, graph.AxisElem(1))))
+			u := coord(x, 0)
+			v2 := graph.Square(coord(x, 1))
 			return graph.Add(graph.Square(u), graph.Sub(graph.MulScalar(graph.Square(v2), 0.25), graph.MulScalar(v2, 0.5)))
 		},
 		Minimizer: []float64{0, 1},
@@ -76,7 +76,7 @@ func Cliff() *Func {
 		Dim:  2,
 		Graph: func(x *graph.Node) *graph.Node {
 			checkShape("cliff", x, 2)
-			u := graph.Reshape(graph.Slice(x, graph.AxisElem(0)))
+			u := coord(x, 0)
 			bowl := graph.MulScalar(graph.ReduceAllSum(graph.Square(x)), 0.5)
 			wall := graph.MulScalar(graph.Logistic(graph.MulScalar(graph.AddScalar(graph.Square(u), -cliffC*cliffC), cliffK)), cliffH)
 			return graph.Add(bowl, wall)
