@@ -177,25 +177,7 @@ func runZoo(args []string, stdout, stderr io.Writer) error {
 	if tr.Diverged && tr.Updates() == 0 { // bad input: f(x0) or x0 not finite, nothing to run
 		return badInput("%s: f(x0) = %g is not finite", where, tr.F[0])
 	}
-	var buf bytes.Buffer
-	w := io.Writer(&buf)
-	var bw *bufio.Writer
-	if *out == "" {
-		bw = bufio.NewWriter(stdout)
-		w = bw
-	} else {
-		// At most 25 bytes a number and 21 for k: one allocation, whose untouched tail costs
-		// no memory, instead of the copies of a doubling buffer.
-		buf.Grow(len(tr.F) * (25*(f.Dim+1) + 21))
-	}
-	if err := writeZoo(w, tr); err != nil {
-		return err
-	}
-	if bw != nil {
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-	} else if err := runs.WriteFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
+	if err := emitZoo(tr, *out, stdout); err != nil {
 		return err
 	}
 	last := tr.Updates()
@@ -229,21 +211,16 @@ func zooDim(fn string) int {
 	return 2
 }
 
-// zooCheckHyper validates the hyperparameters m reads with firstorder's Hyper.Check, as a bad
-// input that names the flag: Check reports the first invalid one in m.Params()'s order, found
-// here by checking each against m's valid defaults.
+// zooCheckHyper validates the hyperparameters m reads (firstorder.ParamProblem), as a bad input
+// that names the first bad flag.
 func zooCheckHyper(m firstorder.Method, h firstorder.Hyper) error {
-	if err := h.Check(m); err == nil {
-		return nil
-	}
 	for _, p := range m.Params() {
 		v, _ := h.Get(p)
-		one, _ := firstorder.Defaults(m).Set(p, v)
-		if err := one.Check(m); err != nil {
-			return badInput("-%s %s: %s", p, flagNum(v), strings.TrimPrefix(err.Error(), "firstorder: "))
+		if problem := firstorder.ParamProblem(p, v); problem != "" {
+			return badInput("-%s %s: %s: %s %s %s", p, flagNum(v), m, p, flagNum(v), problem)
 		}
 	}
-	return usageError{h.Check(m)} // not reached: Check fails only on one of m's Params
+	return nil
 }
 
 // zooHyperString lists the hyperparameters m reads as "lr=0.1, beta1=0.9, …".
@@ -266,6 +243,28 @@ func zooRemedy(m firstorder.Method, h firstorder.Hyper) string {
 		return fmt.Sprintf("try a smaller -lr than %g", h.LR)
 	}
 	return fmt.Sprintf("try a smaller -eps than %g", h.Eps)
+}
+
+// emitZoo writes the trajectory's CSV to out, atomically and whole, or streams it to stdout if
+// out is "".
+func emitZoo(tr *firstorder.Trajectory, out string, stdout io.Writer) error {
+	if out == "" {
+		bw := bufio.NewWriter(stdout)
+		if err := writeZoo(bw, tr); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	// At most 25 bytes a number and 21 for k: one allocation, whose untouched tail costs no
+	// memory, instead of the copies of a doubling buffer.
+	var buf bytes.Buffer
+	if len(tr.X) > 0 {
+		buf.Grow(len(tr.F) * (25*(len(tr.X[0])+1) + 21))
+	}
+	if err := writeZoo(&buf, tr); err != nil {
+		return err
+	}
+	return runs.WriteFileAtomic(out, buf.Bytes(), 0o644)
 }
 
 // writeZoo writes the trajectory as CSV k,f,x1,…,xn with round-trip exact numbers.

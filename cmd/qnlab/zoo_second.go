@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,7 +14,6 @@ import (
 	"qnlab/pkg/firstorder"
 	"qnlab/pkg/funcs"
 	"qnlab/pkg/lbfgs"
-	"qnlab/pkg/runs"
 )
 
 // zooSecondMethods are zoo's methods run by lbfgs.Minimize with a Direction (package directions,
@@ -214,21 +211,7 @@ func runZooSecond(method, fn string, dim int, dimSet bool, x0Flag string, iters 
 	for _, it := range res.Iterates {
 		tr.X, tr.F = append(tr.X, it.X), append(tr.F, it.F)
 	}
-	var buf bytes.Buffer
-	w := io.Writer(&buf)
-	var bw *bufio.Writer
-	if out == "" {
-		bw = bufio.NewWriter(stdout)
-		w = bw
-	}
-	if err := writeZoo(w, tr); err != nil {
-		return err
-	}
-	if bw != nil {
-		if err := bw.Flush(); err != nil {
-			return err
-		}
-	} else if err := runs.WriteFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+	if err := emitZoo(tr, out, stdout); err != nil {
 		return err
 	}
 	last := len(tr.F) - 1

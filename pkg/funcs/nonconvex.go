@@ -154,8 +154,8 @@ func Logistic2(loss string) (*Func, error) {
 		Graph: func(w *graph.Node) *graph.Node {
 			checkShape(name, w, 2)
 			g := w.Graph()
-			w1 := graph.Reshape(graph.Slice(w, graph.AxisElem(0)))
-			w2 := graph.Reshape(graph.Slice(w, graph.AxisElem(1)))
+			w1 := coord(w, 0)
+			w2 := coord(w, 1)
 			x := graph.Const(g, castTo(logistic2X, w))
 			t := graph.Const(g, castTo(logistic2T, w))
 			z := graph.Mul(w2, graph.Logistic(graph.Mul(w1, x)))
