@@ -182,26 +182,37 @@ type state struct {
 // per parameter <name>_s<i>, <name>_y<i>, <name>_prev_grad, <name>_prev_step in the parameter's
 // own scope path; rho, yy and the scalars at the top.
 func (o *lbfgsOptimizer) newState(scope *model.Scope, vars []*model.Variable, dtype dtypes.DType) state {
-	m := o.cfg.m
-	top := o.top(scope)
+	return newState(scope, o.cfg.scopeName, o.cfg.m, vars, dtype)
+}
+
+// newState is lbfgsOptimizer.newState for any scope name and history size m.
+func newState(scope *model.Scope, scopeName string, m int, vars []*model.Variable, dtype dtypes.DType) state {
+	top := scope.Store().Scope("/" + scopeName).WithInitializer(initializer.Zero)
 	vec := func(name string, dims ...int) *model.Variable {
 		return top.VariableWithShape(name, shapes.Make(dtype, dims...)).SetTrainable(false)
 	}
 	st := state{rho: vec("rho", m), yy: vec("yy", m), count: vec(VarCount), hasPrev: vec("has_prev"),
 		rejected: vec(VarSkipped), nonFiniteSteps: vec(VarNonFinite), s: make([][]*model.Variable, m), y: make([][]*model.Variable, m)}
-	for _, v := range vars {
-		sc := scope.Store().Scope(path.Join("/", o.cfg.scopeName, v.Scope())).WithInitializer(initializer.Zero)
-		shape := v.Shape().Clone()
-		shape.DType = dtype
-		mk := func(name string) *model.Variable {
-			return sc.VariableWithShape(v.Name()+name, shape).SetTrainable(false)
-		}
-		st.prevGrad, st.prevStep = append(st.prevGrad, mk("_prev_grad")), append(st.prevStep, mk("_prev_step"))
-		for i := range m {
-			st.s[i], st.y[i] = append(st.s[i], mk(fmt.Sprintf("_s%d", i))), append(st.y[i], mk(fmt.Sprintf("_y%d", i)))
-		}
+	st.prevGrad = perParam(scope, scopeName, vars, dtype, "_prev_grad")
+	st.prevStep = perParam(scope, scopeName, vars, dtype, "_prev_step")
+	for i := range m {
+		st.s[i] = perParam(scope, scopeName, vars, dtype, fmt.Sprintf("_s%d", i))
+		st.y[i] = perParam(scope, scopeName, vars, dtype, fmt.Sprintf("_y%d", i))
 	}
 	return st
+}
+
+// perParam finds or creates, for each of vars, a non-trainable zero-initialised variable of its
+// shape in dtype, named <name><suffix> under scopeName + the parameter's own scope path.
+func perParam(scope *model.Scope, scopeName string, vars []*model.Variable, dtype dtypes.DType, suffix string) []*model.Variable {
+	out := make([]*model.Variable, len(vars))
+	for j, v := range vars {
+		sc := scope.Store().Scope(path.Join("/", scopeName, v.Scope())).WithInitializer(initializer.Zero)
+		shape := v.Shape().Clone()
+		shape.DType = dtype
+		out[j] = sc.VariableWithShape(v.Name()+suffix, shape).SetTrainable(false)
+	}
+	return out
 }
 
 func (o *lbfgsOptimizer) top(scope *model.Scope) *model.Scope {
@@ -314,6 +325,21 @@ func trainable(scope *model.Scope, g *Graph, grads []*Node) ([]*model.Variable, 
 		sortedVars[i], sortedGrads[i] = vars[k], grads[k]
 	}
 	return sortedVars, sortedGrads
+}
+
+// usedTrainableVars returns the trainable variables used by g, ordered by path (as trainable).
+func usedTrainableVars(scope *model.Scope, g *Graph) []*model.Variable {
+	var vars []*model.Variable
+	for v := range scope.IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			vars = append(vars, v)
+		}
+	}
+	if len(vars) == 0 {
+		panic(errors.New("lbfgs: no trainable variables"))
+	}
+	sort.Slice(vars, func(a, b int) bool { return vars[a].Path() < vars[b].Path() })
+	return vars
 }
 
 // Clear implements optimizer.Interface: it deletes the optimizer's state (the history).
