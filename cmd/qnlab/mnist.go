@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	register("mnist", "train the MNIST CNN or MLP with sgd, adam or lbfgs (the seed paper's Figures 3–5)", runMNIST)
+	register("mnist", "train the MNIST CNN or MLP with sgd, adam, lbfgs (the seed paper's Figures 3–5), the lecture's methods or a stochastic L-BFGS", runMNIST)
 }
 
 // mnistOutput is the JSON line printed last.
@@ -52,7 +52,13 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.Batch, "batch", 128, "batch size")
 	fs.IntVar(&spec.FixedN, "fixed", 0, "if > 0, train on the first N training images as one batch")
 	fs.IntVar(&spec.M, "m", lbfgs.DefaultM, "L-BFGS history size")
-	fs.Float64Var(&spec.Momentum, "momentum", 0, hyperHelp("momentum", "γ of"))
+	fs.Float64Var(&spec.Momentum, "momentum", 0, hyperHelp("momentum", "γ of")+"; β of the gradient average of -opt olbfgs, mblbfgs, sqn (0: none)")
+	fs.Float64Var(&spec.Overlap, "overlap", 0, fmt.Sprintf("-opt mblbfgs: the fraction of a batch consecutive batches share (0: %g)", lbfgs.DefaultOverlap))
+	fs.IntVar(&spec.Every, "every", 0, fmt.Sprintf("-opt sqn: steps between curvature pairs, L (0: %d)", lbfgs.DefaultEvery))
+	fs.IntVar(&spec.HessianBatch, "hbatch", 0, fmt.Sprintf("-opt sqn: examples of the Hessian-vector products, b_H (0: %d)", lbfgs.DefaultHessianBatch))
+	fs.BoolVar(&spec.Damping, "damping", false, "-opt olbfgs, mblbfgs, sqn: Powell-damp pairs with sᵀy < 0.2·sᵀBs")
+	fs.Float64Var(&spec.CurvEps, "curv-eps", 0, "-opt olbfgs, mblbfgs, sqn: keep a pair only if yᵀs > ε·sᵀBs (0: the relative test yᵀs > 1e-8·‖s‖‖y‖)")
+	fs.IntVar(&spec.Armijo, "armijo", 0, "-opt olbfgs, mblbfgs, sqn: Armijo backtracking on the step's batch with this many trial steps lr, lr/2, … (0: fixed step)")
 	fs.Float64Var(&spec.Decay, "decay", 0, hyperHelp("decay", "γ of"))
 	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of"))
 	fs.Float64Var(&spec.Beta2, "beta2", 0, hyperHelp("beta2", "β2 of"))
@@ -299,15 +305,25 @@ func mnistMemory(c runs.Spec) float64 {
 	if c.FixedN > 0 {
 		images = float64(c.FixedN)
 	}
+	opt, _ := runs.LookupOptimizer(c.Optimizer)
+	switch opt.Pairs {
+	case lbfgs.OLBFGS: // a window of two batches
+		images *= 2
+	case lbfgs.SQN: // the Hessian batch, through a double backward pass (counted twice)
+		images += 2 * float64(c.HessianBatch)
+	}
 	need := base + perImage*images
-	if c.Optimizer == "lbfgs" {
-		need += perSlot * float64(c.M)
+	if c.Optimizer == "lbfgs" || opt.Pairs != 0 {
+		need += perSlot * float64(c.M+1) // + the stochastic methods' stored gradients and steps
 	}
 	// GoMLX's training loop allocates 8 bytes per step of the run up front
 	// (Loop.TrainStepDurations): 17 GB for the 2³¹ steps Spec.Check allows.
 	steps := float64(c.Epochs) * float64(c.Inner)
 	if c.FixedN == 0 {
 		steps *= math.Ceil(60000 / float64(max(c.Batch, 1)))
+	}
+	if opt.Pairs == lbfgs.MultiBatch { // windows advance by the batch less the overlap
+		steps /= max(1-c.Overlap, 0.5)
 	}
 	if c.MaxSteps > 0 {
 		steps = min(steps, float64(c.MaxSteps))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's convention for graph code
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Loss is the mean softmax cross-entropy of logits [B, 10] against integer labels [B] or [B, 1]:
@@ -38,4 +39,13 @@ func Correct(logits, labels *Node) *Node {
 	predicted := ArgMax(logits, -1, labels.DType())
 	hits := Equal(predicted, Reshape(labels, b))
 	return ReduceAllSum(ConvertDType(hits, logits.DType()))
+}
+
+// ExampleLoss returns the per-example loss of fn as a function of its inputs [images, labels]
+// (each with the examples on axis 0): the cross-entropy of each example, [B]. It is an
+// lbfgs.ExampleLoss, for the stochastic L-BFGS optimizers.
+func ExampleLoss(fn ModelFn) func(scope *model.Scope, inputs []*Node) *Node {
+	return func(scope *model.Scope, inputs []*Node) *Node {
+		return exampleLosses(fn(scope, inputs[0]), inputs[1])
+	}
 }

@@ -22,8 +22,10 @@ type Optimizer struct {
 	// Keys lists the Spec keys (flag names) that only this optimizer reads, beyond the ones
 	// every run has (e.g. "m" and "gamma" for lbfgs).
 	Keys []string
-	// Method is the first-order method this entry runs (firstorder.New), or 0 (lbfgs).
+	// Method is the first-order method this entry runs (firstorder.New), or 0.
 	Method firstorder.Method
+	// Pairs is the stochastic L-BFGS this entry runs (lbfgs.Stochastic), or 0.
+	Pairs lbfgs.Pairs
 	// New builds the optimizer for s (defaults filled in).
 	New func(s Spec) (optimizer.Interface, error)
 }
@@ -38,7 +40,34 @@ var optimizers = append([]Optimizer{
 		New: func(s Spec) (optimizer.Interface, error) {
 			return lbfgs.Optimizer().M(s.M).LearningRate(s.LR).Gamma(s.Gamma).Done()
 		}},
-}, lecture()...)
+}, append(lecture(), stochastic()...)...)
+
+// stochastic returns the registry entries of the stochastic L-BFGS methods.
+func stochastic() []Optimizer {
+	common := []string{"m", "gamma", "damping", "curv-eps", "armijo", "momentum"}
+	entry := func(p lbfgs.Pairs, about string, keys ...string) Optimizer {
+		return Optimizer{Name: p.String(), About: about, DefaultLR: DefaultStochasticLR, Keys: append(keys, common...), Pairs: p,
+			New: func(s Spec) (optimizer.Interface, error) {
+				c := lbfgs.Stochastic(p, s.Batch).M(s.M).LearningRate(s.LR).Gamma(s.Gamma).Damping(s.Damping).
+					ScaledCurvature(s.CurvEps).Armijo(s.Armijo).Momentum(s.Momentum)
+				switch p {
+				case lbfgs.MultiBatch:
+					c.Overlap(s.Overlap)
+				case lbfgs.SQN:
+					c.Every(s.Every).HessianBatch(s.HessianBatch)
+				}
+				return c.Done()
+			}}
+	}
+	return []Optimizer{
+		entry(lbfgs.OLBFGS, "online L-BFGS: y from one batch at both points, 2 gradients a step (Schraudolph, Yu & Günter 2007)"),
+		entry(lbfgs.MultiBatch, "multi-batch L-BFGS: consecutive batches overlap, y from the shared part (Berahas, Nocedal & Takáč 2016)", "overlap"),
+		entry(lbfgs.SQN, "SQN: pairs every L steps from Hessian-vector products at averaged iterates (Byrd, Hansen, Nocedal & Singer 2016)", "every", "hbatch"),
+	}
+}
+
+// DefaultStochasticLR is the stochastic L-BFGS methods' default step.
+const DefaultStochasticLR = 0.1
 
 // lecture returns the registry entries of the lecture's methods other than adam.
 func lecture() []Optimizer {

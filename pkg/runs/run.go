@@ -96,6 +96,7 @@ type run struct {
 	b       compute.Backend
 	modelFn models.ModelFn
 	opt     optimizer.Interface
+	sq      *lbfgs.StochasticOptimizer // opt, if a stochastic L-BFGS
 	batcher *models.Batcher
 	testSet *models.Set
 
@@ -132,6 +133,11 @@ func newRun(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*ru
 		r.batcher = models.FixedSample(data.Train, spec.FixedN)
 	}
 	r.stepsPerEpoch = r.batcher.NumBatches() * spec.Inner
+	if sq, ok := r.opt.(*lbfgs.StochasticOptimizer); ok {
+		r.sq = sq
+		stride := sq.Layout().Stride()
+		r.stepsPerEpoch = (data.Train.N + stride - 1) / stride
+	}
 	r.total = spec.Epochs * r.stepsPerEpoch
 	if spec.MaxSteps > 0 {
 		r.total = min(r.total, spec.MaxSteps)
@@ -332,6 +338,11 @@ func (r *run) train() error {
 		return ErrInterrupted
 	}
 	trainer := train.NewTrainer(r.b, r.store, r.modelFn, models.TrainerLoss, r.opt, nil, nil)
+	var data train.Dataset = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start}
+	if r.sq != nil {
+		trainer = train.NewTrainer(r.b, r.store, r.sq.ModelFn(models.ExampleLoss(r.modelFn)), nil, r.opt, nil, nil)
+		data = &windowStream{b: r.batcher, lay: r.sq.Layout(), seed: r.spec.Seed, next: r.start}
+	}
 	loop := train.NewLoop(trainer)
 	lastStep := make(chan int, 1)
 	done := make(chan struct{})
@@ -349,7 +360,7 @@ func (r *run) train() error {
 		var metrics []*tensors.Tensor
 		var runErr error
 		panicErr := exceptions.TryCatch[error](func() {
-			metrics, runErr = loop.RunSteps(&stream{b: r.batcher, inner: r.spec.Inner, next: r.start}, r.total-r.start)
+			metrics, runErr = loop.RunSteps(data, r.total-r.start)
 		})
 		for _, m := range metrics {
 			m.MustFinalizeAll()

@@ -49,10 +49,11 @@ func loadRealMNIST(t testing.TB) *models.MNIST {
 // TestResumeEqualsUninterrupted: 2 steps, a checkpoint, then 2 more steps after -resume give
 // bit for bit the rows (losses, test accuracy) and parameters of 4 uninterrupted steps — with
 // L-BFGS, whose history must survive the checkpoint, and 2 inner steps per batch, so the resumed
-// run must also restart mid-batch; and with first-order methods whose state (velocity, running
-// averages, the step count t of the bias corrections) must survive it too.
+// run must also restart mid-batch; with first-order methods whose state (velocity, running
+// averages, the step count t of the bias corrections) must survive it too; and with the
+// stochastic L-BFGS methods, whose stored gradients, averages and overlapping windows must.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam"} {
+	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam", "olbfgs", "mblbfgs", "sqn"} {
 		t.Run(opt, func(t *testing.T) { testResume(t, opt) })
 	}
 }
@@ -61,6 +62,10 @@ func testResume(t *testing.T, opt string) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
 	base := Spec{Optimizer: opt, Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
+	if o, _ := LookupOptimizer(opt); o.Pairs != 0 {
+		// One step per batch; SQN's pairs at steps 2 and 4 (the first forms the first average).
+		base.Inner, base.Every, base.HessianBatch, base.Damping, base.Momentum = 1, 2, 16, true, 0.5
+	}
 	a, err := Train(be, data, base, Options{Dir: filepath.Join(t.TempDir(), "full")})
 	if err != nil {
 		t.Fatal(err)
@@ -365,5 +370,51 @@ func TestBatchStudy(t *testing.T) {
 	}
 	if _, err := (BatchStudy{Model: "mlp"}).Run(backend.MustDefault(), data); err == nil {
 		t.Error("an empty study ran")
+	}
+}
+
+// TestWindowStream: each window starts with the previous window's last Shared examples, the
+// sequence visits every example once per epoch (across window boundaries), and every Every-th
+// step carries a Hessian batch of distinct examples, with the HessianStep spec.
+func TestWindowStream(t *testing.T) {
+	const n = 50
+	set := &models.Set{Images: make([]uint8, n*4), Labels: make([]uint8, n), N: n, Rows: 2, Cols: 2}
+	lay := lbfgs.Layout{Window: 8, Shared: 3, Every: 4, HessianBatch: 6}
+	d := &windowStream{b: models.NewBatcher(set, 8, 3), lay: lay, seed: 3}
+	seen := map[int]int{}
+	var prev []int
+	for k := range 20 { // positions 0 … 20·5+3: two full epochs
+		w := d.window(k)
+		if prev != nil && !reflect.DeepEqual(w[:lay.Shared], prev[len(prev)-lay.Shared:]) {
+			t.Fatalf("window %d starts with %v, the previous ends with %v", k, w[:lay.Shared], prev[len(prev)-lay.Shared:])
+		}
+		for _, i := range w[:lay.Stride()] {
+			seen[i]++
+		}
+		prev = w
+	}
+	for i := range n {
+		if seen[i] != 2 {
+			t.Errorf("example %d visited %d times in two epochs", i, seen[i])
+		}
+	}
+	k := 0
+	for batch := range d.Iter() {
+		hessian := (k+1)%lay.Every == 0
+		if got := batch.Spec == lbfgs.HessianStep; got != hessian || (hessian && len(batch.Inputs) != 4) || (!hessian && len(batch.Inputs) != 2) {
+			t.Errorf("step %d: spec %v with %d inputs", k, batch.Spec, len(batch.Inputs))
+		}
+		batch.Finalize()
+		if k++; k == 8 {
+			break
+		}
+	}
+	h := d.hessianSample(3)
+	distinct := map[int]bool{}
+	for _, i := range h {
+		distinct[i] = true
+	}
+	if len(h) != 6 || len(distinct) != 6 || !reflect.DeepEqual(h, d.hessianSample(3)) {
+		t.Errorf("Hessian sample %v: want 6 distinct examples, the same each time", h)
 	}
 }

@@ -52,6 +52,17 @@ type Spec struct {
 	// Clip, if > 0, clips the gradient to this global norm before a first-order method's rule
 	// (firstorder.Clipped); 0 does not clip.
 	Clip float64 `json:"clip"`
+	// Overlap, Every, HessianBatch, Damping, CurvEps and Armijo are the stochastic L-BFGS
+	// settings (lbfgs.StochasticConfig): mblbfgs's shared fraction of a batch (0: 0.25), sqn's
+	// steps between pairs L (0: 10) and Hessian batch b_H (0: 512), Powell damping, the
+	// scale-invariant curvature test's ε (0: the relative test) and the Armijo trials (0: a
+	// fixed step); with them Momentum is β of the gradient average (0: none).
+	Overlap      float64 `json:"overlap"`
+	Every        int     `json:"every"`
+	HessianBatch int     `json:"hbatch"`
+	Damping      bool    `json:"damping"`
+	CurvEps      float64 `json:"curv-eps"`
+	Armijo       int     `json:"armijo"`
 	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
 	Seed uint64 `json:"seed"`
 	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
@@ -120,6 +131,13 @@ func (s Spec) WithDefaults() Spec {
 		if o.Method != 0 {
 			s = s.withHyper(s.hyper().WithDefaults(o.Method))
 		}
+		switch o.Pairs {
+		case lbfgs.MultiBatch:
+			s.Overlap = cmp.Or(s.Overlap, lbfgs.DefaultOverlap)
+		case lbfgs.SQN:
+			s.Every = cmp.Or(s.Every, lbfgs.DefaultEvery)
+			s.HessianBatch = cmp.Or(s.HessianBatch, lbfgs.DefaultHessianBatch)
+		}
 	}
 	s.Epochs = cmp.Or(s.Epochs, 1)
 	s.Batch = cmp.Or(s.Batch, 128)
@@ -169,6 +187,30 @@ func (s Spec) Check(data *models.MNIST) error {
 			if problem := firstorder.ParamProblem(key, v); problem != "" {
 				return bad(key, v, problem)
 			}
+		}
+	}
+	if opt.Pairs != 0 {
+		if s.Inner != 1 {
+			return bad("inner", s.Inner, s.Optimizer+" takes one step per batch")
+		}
+		if s.FixedN != 0 {
+			return bad("fixed", s.FixedN, s.Optimizer+" trains on mini-batches; use lbfgs for a fixed sample")
+		}
+		if _, err := opt.New(s); err != nil {
+			key, value := "opt", any(s.Optimizer)
+			for _, kv := range []struct {
+				word string
+				key  string
+				v    any
+			}{{"overlap", "overlap", s.Overlap}, {"interval", "every", s.Every}, {"Hessian batch", "hbatch", s.HessianBatch},
+				{"scaled curvature", "curv-eps", s.CurvEps}, {"Armijo", "armijo", s.Armijo}, {"momentum", "momentum", s.Momentum},
+				{"batch size", "batch", s.Batch}, {"history", "m", s.M}} {
+				if strings.Contains(err.Error(), kv.word) {
+					key, value = kv.key, kv.v
+					break
+				}
+			}
+			return bad(key, value, strings.TrimPrefix(err.Error(), "lbfgs: "))
 		}
 	}
 	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {
