@@ -41,6 +41,8 @@ type Result struct {
 	Counters lbfgs.Counters
 	// TimedOut is true if Options.TimeLimit ended the run before its last step.
 	TimedOut bool
+	// Reached is true if Options.Until ended the run.
+	Reached bool
 }
 
 // DivergedError is Train's error when the training loss stops being finite.
@@ -54,8 +56,12 @@ func (e *DivergedError) Error() string {
 	return fmt.Sprintf("runs: step %d (%s, lr %g): the training loss is %g", e.Step, e.Optimizer, e.LR, e.Loss)
 }
 
-// errTimeUp ends GoMLX's loop when Options.TimeLimit is reached; Train returns the result.
-var errTimeUp = errors.New("runs: time limit reached")
+// errTimeUp ends GoMLX's loop when Options.TimeLimit is reached, errReached when Options.Until
+// accepts a row; Train returns the result.
+var (
+	errTimeUp  = errors.New("runs: time limit reached")
+	errReached = errors.New("runs: Until reached")
+)
 
 // Final returns the last row.
 func (r *Result) Final() Row { return r.Rows[len(r.Rows)-1] }
@@ -296,7 +302,8 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 		r.firstStep = r.clock.Seconds() // the first step's time includes compiling the graph
 	}
 	timeUp := r.opts.TimeLimit > 0 && step > r.start+1 && step < r.total && r.clock.Seconds()-r.firstStep >= r.opts.TimeLimit.Seconds()
-	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total || timeUp
+	evalNow := (r.spec.EvalEvery > 0 && step%r.spec.EvalEvery == 0) || step == r.total || timeUp ||
+		(r.opts.EvalAt != nil && r.opts.EvalAt(step, r.res.Rows))
 	saveNow := step == r.total || timeUp || (r.opts.CheckpointEvery > 0 && step%r.opts.CheckpointEvery == 0)
 	stop := r.stopped() && step < r.total
 	if !evalNow && !saveNow && !stop {
@@ -304,18 +311,24 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	}
 	r.clock.Pause()
 	defer r.clock.Start()
+	reached := false
 	if evalNow {
 		if err := r.evaluate(step, loss); err != nil {
 			return err
 		}
+		reached = r.opts.Until != nil && r.opts.Until(r.res.Final())
 	}
-	if saveNow || stop {
+	if saveNow || stop || reached {
 		if err := r.checkpoint(); err != nil {
 			return err
 		}
 	}
 	if stop {
 		return ErrInterrupted
+	}
+	if reached {
+		r.res.Reached = true
+		return errReached
 	}
 	if timeUp {
 		r.res.TimedOut = true
@@ -369,7 +382,7 @@ func (r *run) train() error {
 			if errors.Is(err, ErrInterrupted) {
 				return ErrInterrupted
 			}
-			if errors.Is(err, errTimeUp) {
+			if errors.Is(err, errTimeUp) || errors.Is(err, errReached) {
 				return nil
 			}
 			return errors.Join(err, r.writeMetrics())

@@ -104,6 +104,13 @@ type Options struct {
 	// reproducible. Bound the run's length (Epochs, MaxSteps) near what the limit allows: GoMLX's
 	// training loop allocates 8 bytes per step of the whole run up front.
 	TimeLimit time.Duration
+	// EvalAt, if not nil, adds an evaluation after each step for which it returns true, given
+	// the rows so far (never empty: the row of step 0, or of the resumed checkpoint, comes
+	// first). A deterministic EvalAt keeps a resumed run's rows those of an uninterrupted one.
+	EvalAt func(step int, rows []Row) bool
+	// Until, if not nil, ends the run after the first evaluation whose row it accepts, with a
+	// checkpoint (with Dir); Result.Reached says so.
+	Until func(Row) bool
 	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
 	Progress bool
 	// Log receives status lines (resume point, stall warnings). If nil, none.
