@@ -46,8 +46,9 @@ type HVP struct {
 	offsets []int             // vars[i] occupies [offsets[i], offsets[i+1]) of a flat vector
 	n       int               // number of parameters
 
-	batches  []hvpBatch
-	examples int
+	batches   []hvpBatch
+	examples  int
+	batchSize int
 
 	hvpExec, gradExec *model.Exec
 	closed            bool
@@ -81,14 +82,8 @@ func NewHVP(b compute.Backend, store *model.Store, modelFn ModelFn, set *Set, ba
 	if err := h.findVariables(set); err != nil {
 		return nil, fmt.Errorf("models: NewHVP: %w", err)
 	}
-	if batchSize <= 0 || batchSize > set.N {
-		batchSize = set.N
-	}
-	batcher := &Batcher{Set: set, BatchSize: batchSize, Sequential: true, DType: dtype}
-	for _, indices := range batcher.EpochBatches(0) {
-		images, labels := batcher.Tensors(indices)
-		h.batches = append(h.batches, hvpBatch{images, labels})
-	}
+	h.batchSize = batchSize
+	h.setBatches(set)
 	h.hvpExec, err = model.NewExec(b, store, h.hvpGraph)
 	if err == nil {
 		h.gradExec, err = model.NewExec(b, store, h.gradGraph)
@@ -98,6 +93,43 @@ func NewHVP(b compute.Backend, store *model.Store, modelFn ModelFn, set *Set, ba
 		return nil, fmt.Errorf("models: NewHVP: %w", err)
 	}
 	return h, nil
+}
+
+// setBatches cuts set into the operator's batches.
+func (h *HVP) setBatches(set *Set) {
+	size := h.batchSize
+	if size <= 0 || size > set.N {
+		size = set.N
+	}
+	batcher := &Batcher{Set: set, BatchSize: size, Sequential: true, DType: h.dtype}
+	for _, indices := range batcher.EpochBatches(0) {
+		images, labels := batcher.Tensors(indices)
+		h.batches = append(h.batches, hvpBatch{images, labels})
+	}
+	h.examples = set.N
+}
+
+// SetExamples makes the operator that of the mean loss over set instead (and Gradient its
+// gradient), in batches of the size NewHVP was given: a batch shape seen before reuses its
+// compiled graphs, so moving between mini-batches of one size costs no compilation.
+func (h *HVP) SetExamples(set *Set) error {
+	switch {
+	case h.closed:
+		return errors.New("models: HVP.SetExamples: used after Close")
+	case set == nil || set.N == 0:
+		return errors.New("models: HVP.SetExamples: empty set")
+	}
+	h.freeBatches()
+	h.setBatches(set)
+	return nil
+}
+
+func (h *HVP) freeBatches() {
+	for _, batch := range h.batches {
+		batch.images.MustFinalizeAll()
+		batch.labels.MustFinalizeAll()
+	}
+	h.batches = nil
 }
 
 // storeDType returns the dtype of store's trainable variables, checked against want (if valid);
@@ -335,11 +367,7 @@ func (h *HVP) Close() {
 			exec.Finalize()
 		}
 	}
-	for _, batch := range h.batches {
-		batch.images.MustFinalizeAll()
-		batch.labels.MustFinalizeAll()
-	}
-	h.batches = nil
+	h.freeBatches()
 }
 
 func (h *HVP) check(lenIn, lenOut int) error {

@@ -401,3 +401,36 @@ func TestHessianMLPAtInit(t *testing.T) {
 		t.Errorf("largest Ritz value %g, want > 0", ritz[k-1])
 	}
 }
+
+// TestHVPSetExamples: SetExamples moves the operator (SimpleCNN, float64) to another set as a
+// fresh operator on that set would be. (TestHVPCNN checks the CNN's products against finite
+// differences.)
+func TestHVPSetExamples(t *testing.T) {
+	b := backend.MustDefault()
+	h, err := NewHVP(b, NewStore(5), SimpleCNN, blockySet(8, 4), 0, dtypes.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	n := h.Dim()
+	v := normalVector(rand.New(rand.NewPCG(3, 4)), n)
+	other := blockySet(5, 9)
+	if err := h.SetExamples(other); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewHVP(b, h.store, SimpleCNN, other, 0, dtypes.Float64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	a, c := make([]float64, n), make([]float64, n)
+	if err := h.Apply(v, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Apply(v, c); err != nil {
+		t.Fatal(err)
+	}
+	if d := relNormDiff(a, c); d > 1e-13 || h.Examples() != 5 {
+		t.Errorf("after SetExamples: %d examples, products differ by %.2e from a fresh operator's", h.Examples(), d)
+	}
+}

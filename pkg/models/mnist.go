@@ -77,6 +77,17 @@ func (s *Set) Slice(from, to int) *Set {
 }
 
 // Image returns the pixels of example i (sharing s's memory).
+// Pick returns a new Set (a copy) of the examples of s at indices, in that order.
+func (s *Set) Pick(indices []int) *Set {
+	size := s.Rows * s.Cols
+	out := &Set{Images: make([]uint8, 0, len(indices)*size), Labels: make([]uint8, len(indices)), N: len(indices), Rows: s.Rows, Cols: s.Cols}
+	for j, i := range indices {
+		out.Images = append(out.Images, s.Image(i)...)
+		out.Labels[j] = s.Labels[i]
+	}
+	return out
+}
+
 func (s *Set) Image(i int) []uint8 {
 	size := s.Rows * s.Cols
 	return s.Images[i*size : (i+1)*size]
