@@ -76,7 +76,6 @@ func (s *Set) Slice(from, to int) *Set {
 	return &Set{Images: s.Images[from*size : to*size], Labels: s.Labels[from:to], N: to - from, Rows: s.Rows, Cols: s.Cols}
 }
 
-// Image returns the pixels of example i (sharing s's memory).
 // Pick returns a new Set (a copy) of the examples of s at indices, in that order.
 func (s *Set) Pick(indices []int) *Set {
 	size := s.Rows * s.Cols
@@ -88,6 +87,7 @@ func (s *Set) Pick(indices []int) *Set {
 	return out
 }
 
+// Image returns the pixels of example i (sharing s's memory).
 func (s *Set) Image(i int) []uint8 {
 	size := s.Rows * s.Cols
 	return s.Images[i*size : (i+1)*size]

@@ -13,6 +13,8 @@ import (
 
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+
+	"qnlab/pkg/models"
 )
 
 // Keep is how many complete checkpoints Checkpoints keeps: the newest, and one to fall back on.
@@ -223,4 +225,28 @@ func (c *Checkpoints) prune() error {
 func oneLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// LoadStore returns a new store holding the newest readable checkpoint of the run in dir (its
+// trained variables and the optimizer's state), e.g. to measure a trained model.
+func LoadStore(dir string) (*model.Store, error) {
+	d, err := Open(dir, Resume)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var spec Spec
+	var rec record
+	if err := d.ReadJSON(SpecFile, &rec); err == nil {
+		spec = rec.Spec
+	}
+	store := models.NewStore(int64(spec.Seed))
+	c, err := d.Checkpoints(store, nil)
+	if err != nil {
+		return nil, err
+	}
+	if c.Loaded == "" {
+		return nil, fmt.Errorf("runs: %s has no checkpoint", dir)
+	}
+	return store, nil
 }

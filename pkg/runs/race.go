@@ -84,9 +84,15 @@ type Race struct {
 	MaxSeconds float64
 	// Model is the model of contenders that do not set one ("cnn" if empty).
 	Model string
+	// EvalN evaluates on the first EvalN test images (0: all 10,000), for a short race.
+	EvalN int
+	// Validation races on a validation split instead of the test set: training on the first
+	// 50,000 training images, evaluating on the last 10,000 (for tuning, see Tune).
+	Validation bool
 	// Dir, if set, holds the race: race.json (its settings), and per contender and seed a run
 	// directory <label>/seed-<s>/ and its result <label>/seed-<s>.json. A directory with a
-	// race is refused unless Resume is set; Resume continues the unfinished runs exactly.
+	// race is refused unless Resume is set; Resume continues the unfinished runs exactly (and
+	// starts the race if the directory has none yet).
 	Dir    string
 	Resume bool
 	// CheckpointEvery is the runs' checkpoint interval in steps (with Dir; 0: 200).
@@ -134,13 +140,15 @@ type raceRecord struct {
 	Seeds      int      `json:"seeds"`
 	MaxSeconds float64  `json:"max_seconds"`
 	Model      string   `json:"model"`
+	EvalN      int      `json:"eval_n"`
+	Validation bool     `json:"validation"`
 }
 
 // RaceFile is the race's settings file in Race.Dir.
 const RaceFile = "race.json"
 
 func (r Race) record() raceRecord {
-	rec := raceRecord{Target: r.Target, Seeds: r.Seeds, MaxSeconds: r.MaxSeconds, Model: cmp.Or(r.Model, "cnn")}
+	rec := raceRecord{Target: r.Target, Seeds: r.Seeds, MaxSeconds: r.MaxSeconds, Model: cmp.Or(r.Model, "cnn"), EvalN: r.EvalN, Validation: r.Validation}
 	for _, c := range r.Contenders {
 		rec.Contenders = append(rec.Contenders, c.Label)
 	}
@@ -160,6 +168,8 @@ func (r Race) check(data *models.MNIST) error {
 		return bad("seeds", r.Seeds, "must be ≥ 1")
 	case !(r.MaxSeconds > 0) || math.IsInf(r.MaxSeconds, 0):
 		return bad("max-seconds", r.MaxSeconds, "must be finite and > 0")
+	case r.EvalN < 0:
+		return bad("eval-n", r.EvalN, "must be ≥ 0")
 	case r.CheckpointEvery < 0:
 		return bad("checkpoint-every", r.CheckpointEvery, "must be ≥ 0")
 	}
@@ -185,7 +195,7 @@ func (r Race) check(data *models.MNIST) error {
 func (r Race) spec(c Contender, seed uint64) Spec {
 	s := c.Spec
 	s.Model = cmp.Or(s.Model, r.Model, "cnn")
-	s.Seed, s.EvalN, s.EvalEvery, s.MaxSteps = seed, 0, 0, 0
+	s.Seed, s.EvalN, s.EvalEvery, s.MaxSteps = seed, r.EvalN, 0, 0
 	s.Epochs = cmp.Or(s.Epochs, 100)
 	return s
 }
@@ -205,12 +215,28 @@ func raceEvalAt(target float64) func(step int, rows []Row) bool {
 	}
 }
 
+// ValidationN is the size of the validation split: the last ValidationN training images.
+const ValidationN = 10000
+
+// ValidationSplit returns data with the last ValidationN training images as its test set and
+// the others as its training set.
+func ValidationSplit(data *models.MNIST) *models.MNIST {
+	n := data.Train.N - ValidationN
+	return &models.MNIST{Train: data.Train.Head(n), Test: data.Train.Slice(n, data.Train.N)}
+}
+
 // dirName is a contender's directory name: its label with ':' as '_'.
 func dirName(label string) string { return strings.ReplaceAll(label, ":", "_") }
 
 // RunRace runs the race on backend b. It returns the results so far with ErrInterrupted if
 // Stop closed (the current run checkpointed: continue with Resume).
 func RunRace(b compute.Backend, data *models.MNIST, r Race) ([]RaceResult, error) {
+	if r.Validation {
+		if data.Train.N <= ValidationN {
+			return nil, &SettingError{Key: "validation", Value: true, Problem: fmt.Sprintf("the training set has %d images, not more than %d", data.Train.N, ValidationN)}
+		}
+		data = ValidationSplit(data)
+	}
 	if err := r.check(data); err != nil {
 		return nil, err
 	}
@@ -248,16 +274,15 @@ func (r Race) openDir() error {
 			return &SettingError{Key: "out", Value: r.Dir, Problem: fmt.Sprintf("cannot resume: %s: %v", path, err)}
 		}
 		if !slices.Equal(old.Contenders, rec.Contenders) || old.Target != rec.Target || old.Seeds != rec.Seeds ||
-			old.MaxSeconds != rec.MaxSeconds || old.Model != rec.Model {
+			old.MaxSeconds != rec.MaxSeconds || old.Model != rec.Model || old.EvalN != rec.EvalN || old.Validation != rec.Validation {
 			return &SettingError{Key: "out", Value: r.Dir, Problem: fmt.Sprintf(
 				"the race there has other settings (%+v); -resume keeps a race's settings", old)}
 		}
 		return nil
 	case !errors.Is(err, os.ErrNotExist):
 		return &SettingError{Key: "out", Value: r.Dir, Problem: err.Error()}
-	case r.Resume:
-		return &SettingError{Key: "out", Value: r.Dir, Problem: "no race to resume there (no race.json)"}
 	}
+	// A new race (with Resume too: a race stopped in its tuning has no race.json yet).
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return &SettingError{Key: "out", Value: r.Dir, Problem: err.Error()}
 	}
@@ -388,4 +413,108 @@ func finiteMedian(xs []float64) *float64 {
 		return nil
 	}
 	return &m
+}
+
+// Family is a contender with a tuning grid: "name:key=a|b|c:key2=x|y" is the family of the
+// configurations in the product of the alternatives (name:key=a:key2=x, …). A label without
+// alternatives is a family of one.
+type Family struct {
+	Label string
+	Grid  []Contender
+}
+
+// ParseFamily reads a family (see Family); errors as ParseContender's.
+func ParseFamily(label string) (Family, error) {
+	parts := strings.Split(label, ":")
+	labels := []string{parts[0]}
+	for _, kv := range parts[1:] {
+		key, values, _ := strings.Cut(kv, "=")
+		var next []string
+		for _, l := range labels {
+			for _, v := range strings.Split(values, "|") {
+				next = append(next, l+":"+key+"="+v)
+			}
+		}
+		if !strings.Contains(kv, "=") {
+			next = nil
+			for _, l := range labels {
+				next = append(next, l+":"+kv)
+			}
+		}
+		labels = next
+	}
+	f := Family{Label: label}
+	for _, l := range labels {
+		c, err := ParseContender(l)
+		if err != nil {
+			return Family{}, err
+		}
+		f.Grid = append(f.Grid, c)
+	}
+	return f, nil
+}
+
+// Tuned is a family's tuning: its best configuration and the tuning race's results.
+type Tuned struct {
+	Family  string
+	Best    Contender
+	Results []RaceResult
+}
+
+// Tune races every configuration of every family of more than one on the validation split
+// (Race.Validation; the race's target, seeds and time cap, its Dir's "tune" subdirectory) and
+// returns each family's best: the configuration with the lowest median time to the target, or
+// if none reaches it, the highest median final accuracy. Each family's budget is its grid's
+// size times the cap: give the families grids of one size for a fair comparison.
+func Tune(b compute.Backend, data *models.MNIST, families []Family, r Race) ([]Tuned, error) {
+	r.Validation = true
+	if r.Dir != "" {
+		r.Dir = filepath.Join(r.Dir, "tune")
+	}
+	r.Contenders = nil
+	for _, f := range families {
+		if len(f.Grid) > 1 {
+			r.Contenders = append(r.Contenders, f.Grid...)
+		}
+	}
+	var results []RaceResult
+	if len(r.Contenders) > 0 {
+		var err error
+		if results, err = RunRace(b, data, r); err != nil {
+			return nil, err
+		}
+	}
+	byLabel := map[string]RaceResult{}
+	for _, res := range results {
+		byLabel[res.Opt] = res
+	}
+	out := make([]Tuned, len(families))
+	for i, f := range families {
+		out[i] = Tuned{Family: f.Label, Best: f.Grid[0]}
+		if len(f.Grid) == 1 {
+			continue
+		}
+		best := math.Inf(1)
+		for _, c := range f.Grid {
+			res := byLabel[c.Label]
+			out[i].Results = append(out[i].Results, res)
+			// Score: seconds to the target, or a very large number less the final accuracy.
+			score := 1e12
+			if res.MedianSeconds != nil {
+				score = *res.MedianSeconds
+			} else {
+				accs := make([]float64, 0, len(res.Runs))
+				for _, run := range res.Runs {
+					accs = append(accs, run.Accuracy)
+				}
+				if m := finiteMedian(accs); m != nil {
+					score -= *m
+				}
+			}
+			if score < best {
+				best, out[i].Best = score, c
+			}
+		}
+	}
+	return out, nil
 }

@@ -418,3 +418,34 @@ func TestWindowStream(t *testing.T) {
 		t.Errorf("Hessian sample %v: want 6 distinct examples, the same each time", h)
 	}
 }
+
+// TestLoadStore: the store loaded from a finished run's directory holds its trained variables.
+func TestLoadStore(t *testing.T) {
+	data := loadRealMNIST(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	res, err := Train(backend.MustDefault(), data, Spec{Model: "mlp", Batch: 16, MaxSteps: 3, EvalN: 10, Seed: 2}, Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := LoadStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for v := range res.Store.IterVariables() {
+		if !v.Trainable {
+			continue
+		}
+		w := store.GetVariable(v.Path())
+		if w == nil || !tensorsBitEqual(v.MustValue(), w.MustValue()) {
+			t.Errorf("variable %s not restored", v.Path())
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("no trainable variables compared")
+	}
+	if _, err := LoadStore(t.TempDir()); err == nil {
+		t.Error("LoadStore of an empty directory: no error")
+	}
+}
