@@ -20,7 +20,12 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("race", stderr)
 	var race runs.Race
 	fs.Float64Var(&race.Target, "target", 0.98, "test accuracy to reach (all 10,000 test images)")
-	optsFlag := fs.String("opts", "adam,mblbfgs", "contenders, comma-separated: name[:key=value…] with qnlab mnist's flag names, e.g. adam:lr=0.002:batch=64,lbfgs:inner=10:lr=0.05")
+	optsFlag := fs.String("opts", "adam,mblbfgs", "contenders, comma-separated: name[:key=value…] with qnlab mnist's flag names, e.g. adam:lr=0.002:batch=64,lbfgs:inner=10:lr=0.05;\n"+
+		"values a|b|c make a tuning grid: its configurations race first on a validation split (the last 10,000 training images) and the fastest races")
+	tuneSeconds := fs.Float64("tune-seconds", 0, "training seconds per configuration of a tuning grid (0: -max-seconds)")
+	tuneSeeds := fs.Int("tune-seeds", 1, "seeds per configuration of a tuning grid")
+	fs.IntVar(&race.EvalN, "eval-n", 0, "evaluate on the first N test images (0: all 10,000)")
+	fs.BoolVar(&race.Validation, "validation", false, "race on the validation split (train on the first 50,000 training images, evaluate on the last 10,000)")
 	fs.IntVar(&race.Seeds, "seeds", 3, "seeds 1…N per contender")
 	fs.Float64Var(&race.MaxSeconds, "max-seconds", 600, "training seconds after which a run that has not reached the target stops")
 	fs.StringVar(&race.Model, "model", "cnn", "model of contenders that set none: "+strings.Join(models.Names(), " or "))
@@ -41,12 +46,17 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 	if race.Resume && race.Dir == "" {
 		return badInput("-resume needs -out, the race's directory")
 	}
+	var families []runs.Family
 	for _, label := range strings.Split(*optsFlag, ",") {
-		c, err := runs.ParseContender(strings.TrimSpace(label))
+		f, err := runs.ParseFamily(strings.TrimSpace(label))
 		if err != nil {
 			return settingError(err)
 		}
-		race.Contenders = append(race.Contenders, c)
+		families = append(families, f)
+		race.Contenders = append(race.Contenders, f.Grid...)
+	}
+	if *tuneSeeds < 1 || *tuneSeconds < 0 {
+		return badInput("-tune-seeds %d, -tune-seconds %g: want ≥ 1 and ≥ 0", *tuneSeeds, *tuneSeconds)
 	}
 	if race.Model != "" {
 		if _, err := models.ByName(race.Model); err != nil {
@@ -79,6 +89,35 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 	defer release()
 	race.Stop, race.Log = stop, stderr
 	fmt.Fprintln(stderr, "qnlab race:", backend.Describe(b))
+	interrupted := func(err error) error {
+		where := "nothing saved (no -out)"
+		if race.Dir != "" {
+			where = fmt.Sprintf("continue with: qnlab race -out %s -resume (and the same flags)", race.Dir)
+		}
+		return exitError{128 + int(signalled()), fmt.Errorf("%v: %s", signalled(), where)}
+	}
+	race.Contenders = nil
+	tuning := race
+	tuning.Seeds = *tuneSeeds
+	if *tuneSeconds > 0 {
+		tuning.MaxSeconds = *tuneSeconds
+	}
+	tuned, err := runs.Tune(b, data, families, tuning)
+	if err != nil {
+		if errors.Is(err, runs.ErrInterrupted) {
+			return interrupted(err)
+		}
+		return settingError(err)
+	}
+	for _, t := range tuned {
+		race.Contenders = append(race.Contenders, t.Best)
+		for _, r := range t.Results {
+			fmt.Fprintf(stderr, "tune %s: %s reached %d of %d, median %s s\n", t.Family, r.Opt, r.Reached, r.Seeds, orNull(r.MedianSeconds))
+		}
+		if len(t.Results) > 0 {
+			fmt.Fprintf(stderr, "tune %s: best %s\n", t.Family, t.Best.Label)
+		}
+	}
 	results, err := runs.RunRace(b, data, race)
 	if err != nil {
 		var se *runs.SettingError
@@ -86,12 +125,7 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 		case errors.As(err, &se):
 			return settingError(err)
 		case errors.Is(err, runs.ErrInterrupted):
-			where := "nothing saved (no -out)"
-			if race.Dir != "" {
-				where = fmt.Sprintf("continue with: qnlab race -out %s -resume (and the same flags)", race.Dir)
-			}
-			sig := signalled()
-			return exitError{128 + int(sig), fmt.Errorf("%v: %s", sig, where)}
+			return interrupted(err)
 		}
 		return err
 	}
@@ -111,4 +145,12 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// orNull formats a median, or "null".
+func orNull(x *float64) string {
+	if x == nil {
+		return "null"
+	}
+	return fmt.Sprintf("%.1f", *x)
 }

@@ -137,8 +137,8 @@ func (h *HVP) freeBatches() {
 func storeDType(store *model.Store, want dtypes.DType) (dtypes.DType, error) {
 	have := dtypes.InvalidDType
 	for v := range store.IterVariables() {
-		if !v.Trainable {
-			continue
+		if !v.Trainable || !v.DType().IsFloat() {
+			continue // a restored checkpoint marks every variable trainable, the global step too
 		}
 		if have != dtypes.InvalidDType && v.DType() != have {
 			return have, fmt.Errorf("the store's trainable variables mix %s and %s", have, v.DType())
