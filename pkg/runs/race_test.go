@@ -5,7 +5,6 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,21 +30,6 @@ func TestParseContender(t *testing.T) {
 	}
 }
 
-// lineWriter calls f with each line written.
-type lineWriter struct {
-	mu sync.Mutex
-	f  func(string)
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
-		w.f(line)
-	}
-	return len(p), nil
-}
-
 // TestRaceResumesExactly: a race stopped in the middle of its second run and resumed gives, for
 // every run, the rows (steps, losses, accuracies) of the uninterrupted race bit for bit, and the
 // same crossings.
@@ -67,17 +51,27 @@ func TestRaceResumesExactly(t *testing.T) {
 	}
 
 	stop := make(chan struct{})
-	var once sync.Once
 	race.Dir, race.Stop = filepath.Join(t.TempDir(), "race"), stop
-	race.Log = &lineWriter{f: func(line string) {
-		if strings.HasPrefix(line, "race: "+contenders[1].Label) {
-			once.Do(func() { time.AfterFunc(1500*time.Millisecond, func() { close(stop) }) })
+	second := filepath.Join(race.Dir, dirName(contenders[1].Label), "seed-1", MetricsFile)
+	// Stop once the second run has written its first evaluation after step 0 (polled).
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if rows, err := ReadRows(second, math.MaxInt); err == nil && len(rows) >= 2 {
+				close(stop)
+				return
+			}
 		}
-	}}
+	}()
 	if _, err := RunRace(be, data, race); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted race: %v, want ErrInterrupted", err)
 	}
-	second := filepath.Join(race.Dir, dirName(contenders[1].Label), "seed-1", MetricsFile)
 	if rows, err := ReadRows(second, math.MaxInt); err != nil || rows[len(rows)-1].Step == 0 || rows[len(rows)-1].Step >= full[1].Runs[0].Step {
 		t.Fatalf("the second run was not stopped in its middle: %v, %d rows", err, len(rows))
 	} else {
