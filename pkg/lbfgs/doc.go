@@ -50,6 +50,18 @@
 // slots, a copy of the whole history), so the compact form is a tested reference, not an option
 // (see OptimizerConfig.compact for the numbers).
 //
+// # Stochastic L-BFGS (graph)
+//
+// Stochastic builds the remedies for pairs taken across two batches (the seed's L-BFGS-1, whose
+// y carries two batches' gradient noise): OLBFGS (y on one batch at both points), MultiBatch
+// (consecutive batches overlap; y from the shared examples) and SQN (pairs every L steps from
+// Hessian-vector products at averaged iterates), on the same slot history and two-loop
+// recursion, with optional safeguards: Powell damping, the scale-invariant curvature test, a
+// stochastic Armijo search and a momentum average of the gradient. Their steps need the batch
+// split into parts (shared with the previous step, with the next, the Hessian batch), which a
+// GoMLX loss node does not show: StochasticOptimizer.ModelFn evaluates the parts for the
+// trainer, Layout tells the data stream how to cut the examples (runs does both).
+//
 // # References
 //
 //   - pangbo: 基于 L-BFGS 方法的神经网络训练 (Training neural networks with the L-BFGS method),
@@ -61,4 +73,18 @@
 //     their use in limited memory methods. Math. Program. 63, 129–156 (1994).
 //   - Moré, J.J., Thuente, D.J.: Line search algorithms with guaranteed sufficient decrease.
 //     ACM Trans. Math. Softw. 20(3), 286–307 (1994).
+//   - Schraudolph, N.N., Yu, J., Günter, S.: A stochastic quasi-Newton method for online convex
+//     optimization. AISTATS 2007 (oLBFGS).
+//   - Berahas, A.S., Nocedal, J., Takáč, M.: A multi-batch L-BFGS method for machine learning.
+//     NeurIPS 2016.
+//   - Byrd, R.H., Hansen, S.L., Nocedal, J., Singer, Y.: A stochastic quasi-Newton method for
+//     large-scale optimization. SIAM J. Optim. 26(2), 1008–1031 (2016) (SQN).
+//   - Wang, X., Ma, S., Goldfarb, D., Liu, W.: Stochastic quasi-Newton methods for nonconvex
+//     stochastic optimization. SIAM J. Optim. 27(2), 927–956 (2017) (SdLBFGS, damping).
+//   - Bollapragada, R., Mudigere, D., Nocedal, J., Shi, H.-J.M., Tang, P.T.P.: A progressive
+//     batching L-BFGS method for machine learning. ICML 2018 (stochastic Armijo).
+//   - Shi, H.-J.M., Mudigere, D.: PyTorch-LBFGS (github.com/hjmshi/PyTorch-LBFGS), 2018
+//     (the scale-invariant curvature test).
+//   - 运筹OR帷幄: 为什么深度学习不使用牛顿法或拟牛顿法优化? 在随机梯度环境下, 如何稳定地利用二阶信息提升训练性能?
+//     (seed 002, "the article": §4.1–4.6, §9, §12).
 package lbfgs

@@ -15,6 +15,12 @@
 //   - Experiments, Outcomes, tables (TableCells, Ordering, InOrder, Ahead), charts (Chart) and
 //     Plan (the seed paper's Figures 3–5, sized by PaperPlans) compare runs; SaveOutcomes and
 //     LoadOutcomes carry them from one notebook cell to the next.
+//   - Race times contenders (optimizers with settings) to a target test accuracy over seeds, in
+//     an order rotated per seed, with a geometric evaluation schedule; Tune picks each family's
+//     best configuration by a race on a validation split. Every run of a race with a directory
+//     is a run directory, so a stopped race resumes exactly.
+//   - GradientNoise, HessianSpectra, PairStudy and StepCost measure the 002 article's claims
+//     about curvature on mini-batches (notebook 07).
 //
 // # Run directories
 //
