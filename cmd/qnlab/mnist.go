@@ -107,14 +107,9 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	} else if err := checkKeys(spec, set); err != nil {
 		return err
 	}
-	if *dataDir == "" {
-		if *dataDir, err = models.DefaultMNISTDir(); err != nil {
-			return err
-		}
-	}
-	data, err := models.LoadMNIST(*dataDir)
+	data, err := loadMNIST(*dataDir)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	if err := spec.Check(data); err != nil {
 		return settingError(err)
@@ -158,6 +153,22 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "%s\n", out)
 	return err
+}
+
+// loadMNIST loads the MNIST files in dir (the -mnist flag), or in the default directory if dir
+// is empty; files that do not load are bad input.
+func loadMNIST(dir string) (*models.MNIST, error) {
+	if dir == "" {
+		var err error
+		if dir, err = models.DefaultMNISTDir(); err != nil {
+			return nil, err
+		}
+	}
+	data, err := models.LoadMNIST(dir)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return data, nil
 }
 
 // defaultLRs lists the registry's default learning rates: "0.01 for sgd, …".

@@ -56,6 +56,10 @@ func TestMNISTBadInputExitsTwo(t *testing.T) {
 		{[]string{"-opt", "sgd", "-beta2", "0.9"}, "-beta2 applies to -opt adam, not to -opt sgd"},
 		{[]string{"-opt", "lbfgs", "-clip", "1"}, "-clip applies to -opt sgd, not to -opt lbfgs"},
 		{[]string{"-opt", "adam", "-clip", "-1"}, "-clip -1: must be finite and ≥ 0"},
+		{[]string{"-opt", "mblbfgs", "-overlap", "0.7"}, "-overlap 0.7: overlap 0.7 must be in (0, 0.5]"},
+		{[]string{"-opt", "olbfgs", "-inner", "2"}, "-inner 2: olbfgs takes one step per batch"},
+		{[]string{"-opt", "adam", "-every", "3"}, "-every applies to -opt sqn, not to -opt adam"},
+		{[]string{"-opt", "sqn", "-armijo", "-1"}, "-armijo -1"},
 	} {
 		code, _, stderr := runCLI(append([]string{"mnist", "-progress=false"}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

@@ -63,15 +63,9 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 			return badInput("-model %q: want %s", race.Model, strings.Join(models.Names(), " or "))
 		}
 	}
-	var err error
-	if *dataDir == "" {
-		if *dataDir, err = models.DefaultMNISTDir(); err != nil {
-			return err
-		}
-	}
-	data, err := models.LoadMNIST(*dataDir)
+	data, err := loadMNIST(*dataDir)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	for _, c := range race.Contenders {
 		spec := c.Spec
