@@ -58,6 +58,7 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.HessianBatch, "hbatch", 0, fmt.Sprintf("-opt sqn: examples of the Hessian-vector products, b_H (0: %d)", lbfgs.DefaultHessianBatch))
 	fs.BoolVar(&spec.Damping, "damping", false, "-opt olbfgs, mblbfgs, sqn: Powell-damp pairs with sᵀy < 0.2·sᵀBs")
 	fs.Float64Var(&spec.CurvEps, "curv-eps", 0, "-opt olbfgs, mblbfgs, sqn: keep a pair only if yᵀs > ε·sᵀBs (0: the relative test yᵀs > 1e-8·‖s‖‖y‖)")
+	fs.BoolVar(&spec.DiagH0, "diag-h0", false, "-opt olbfgs, mblbfgs, sqn: H_0 = Adam's diagonal 1/(√v̂ + ε) instead of γ·I (an Adam-sized -lr)")
 	fs.IntVar(&spec.Armijo, "armijo", 0, "-opt olbfgs, mblbfgs, sqn: Armijo backtracking on the step's batch with this many trial steps lr, lr/2, … (0: fixed step)")
 	fs.Float64Var(&spec.Decay, "decay", 0, hyperHelp("decay", "γ of"))
 	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of"))

@@ -75,6 +75,7 @@ type StochasticConfig struct {
 	damping      bool
 	armijo       int
 	momentum     float64
+	diagH0       bool
 	gamma        GammaRule
 	scopeName    string
 	errs         []error
@@ -187,6 +188,16 @@ func (c *StochasticConfig) Momentum(beta float64) *StochasticConfig {
 	if !(beta >= 0 && beta < 1) {
 		return c.fail("momentum %g must be in [0, 1)", beta)
 	}
+	return c
+}
+
+// DiagonalH0 replaces H_0 = γ_k·I by the diagonal H_0 = diag(1/(√v̂ + ε)), v̂ Adam's
+// bias-corrected average of g² (β2 = 0.999, ε = 1e-8; Kingma & Ba 2015): the pairs then correct
+// a per-parameter scaling instead of a single γ, as AdaQN (Keskar & Berahas 2016, ECML-PKDD)
+// does with an Adagrad diagonal. With no pairs the step is Adam's without momentum, so the
+// learning rate is of Adam's size.
+func (c *StochasticConfig) DiagonalH0(on bool) *StochasticConfig {
+	c.diagH0 = on
 	return c
 }
 
@@ -390,7 +401,35 @@ type stochasticState struct {
 	mom      []*model.Variable // the gradient average (Momentum)
 	sum, avg []*model.Variable // SQN: the sum of iterates since the last pair, the last average
 	damped   *model.Variable
-	sumCount *model.Variable // SQN: the iterates in sum
+	sumCount *model.Variable   // SQN: the iterates in sum
+	sqAvg    []*model.Variable // DiagonalH0: the average of g²
+	h0Count  *model.Variable   // DiagonalH0: the steps averaged (for the bias correction)
+}
+
+// DiagonalH0's constants (Adam's defaults).
+const (
+	diagBeta2 = 0.999
+	diagEps   = 1e-8
+)
+
+// diagonal updates the average of g² with gk and returns H_0's diagonal 1/(√v̂ + ε) and its
+// inverse √v̂ + ε, or nils without DiagonalH0.
+func (o *StochasticOptimizer) diagonal(ss stochasticState, gk []*Node) (diag, inv []*Node) {
+	if !o.cfg.diagH0 {
+		return nil, nil
+	}
+	g := gk[0].Graph()
+	t := AddScalar(ss.h0Count.NodeValue(g), 1)
+	ss.h0Count.SetNodeValue(t)
+	corr := OneMinus(Pow(Scalar(g, t.DType(), diagBeta2), t))
+	diag, inv = make([]*Node, len(gk)), make([]*Node, len(gk))
+	for j, gj := range gk {
+		v := Add(MulScalar(ss.sqAvg[j].NodeValue(g), diagBeta2), MulScalar(Square(gj), 1-diagBeta2))
+		ss.sqAvg[j].SetNodeValue(v)
+		inv[j] = AddScalar(Sqrt(Div(v, corr)), diagEps)
+		diag[j] = Reciprocal(inv[j])
+	}
+	return diag, inv
 }
 
 // VarDamped counts the pairs Powell's damping changed (under OptimizerScope).
@@ -452,7 +491,7 @@ func (o *StochasticOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *No
 			bs = nodeValues(ss.bs, g)
 		}
 		isPair := GreaterThan(ss.hasPrev.NodeValue(g), zero)
-		o.offer(ss, h, s, y, bs, isPair)
+		o.offer(ss, h, s, y, bs, isPair, nil)
 	}
 
 	// 2. The direction.
@@ -464,7 +503,13 @@ func (o *StochasticOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *No
 			mv.SetNodeValue(drive[j])
 		}
 	}
-	d := twoLoopDirection{}.direction(nil, h, drive, nil, c.gamma)
+	diag, inv := o.diagonal(ss, gk)
+	var d []*Node
+	if diag == nil {
+		d = twoLoopDirection{}.direction(nil, h, drive, nil, c.gamma)
+	} else {
+		d = twoLoopH0(drive, h.s, h.y, h.rhos(), func(q []*Node) []*Node { return mulList(diag, q) }).d
+	}
 	finite := IsFinite(dotList(d, d))
 
 	// 3. The step.
@@ -505,7 +550,7 @@ func (o *StochasticOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *No
 			avg := scaleList(Reciprocal(count), sums)
 			setValues(ss.sum, zerosLike(sums))
 			ss.sumCount.SetNodeValue(zero)
-			o.sqnPair(st, ss, h, vars, avg)
+			o.sqnPair(st, ss, h, vars, avg, inv)
 			setValues(ss.avg, avg)
 			ss.hasPrev.SetNodeValue(one)
 		}
@@ -517,13 +562,16 @@ func (o *StochasticOptimizer) UpdateGraph(scope *model.Scope, g *Graph, loss *No
 }
 
 // offer safeguards the pair (s, y) and offers it to h where isPair is true. bs is B_k·s, or
-// nil for B_0·s = s/γ_k.
-func (o *StochasticOptimizer) offer(ss stochasticState, h *slotHistory, s, y, bs []*Node, isPair *Node) {
+// nil for B_0·s: s/γ_k, or s ⊙ inv with a diagonal H_0 (inv its inverse).
+func (o *StochasticOptimizer) offer(ss stochasticState, h *slotHistory, s, y, bs []*Node, isPair *Node, inv []*Node) {
 	c := o.cfg
 	g := isPair.Graph()
 	offered := isPair
 	if c.damping || c.scaledEps > 0 {
-		if bs == nil {
+		switch {
+		case bs == nil && inv != nil:
+			bs = mulList(inv, s)
+		case bs == nil:
 			bs = scaleList(Reciprocal(h.gamma(c.gamma)), s)
 		}
 		sBs := dotList(s, bs)
@@ -588,7 +636,7 @@ func (o *StochasticOptimizer) armijo(st *stepInputs, vars []*model.Variable, x, 
 
 // sqnPair offers SQN's pair at the new average avg: s = avg − the previous average,
 // y = ∇²f_{S_H}(avg)·s (Pearlmutter's product: the gradient of ∇f_{S_H}·s, s held fixed).
-func (o *StochasticOptimizer) sqnPair(st *stepInputs, ss stochasticState, h *slotHistory, vars []*model.Variable, avg []*Node) {
+func (o *StochasticOptimizer) sqnPair(st *stepInputs, ss stochasticState, h *slotHistory, vars []*model.Variable, avg, inv []*Node) {
 	g := avg[0].Graph()
 	dtype := avg[0].DType()
 	s, xbar := make([]*Node, len(vars)), make([]*Node, len(vars))
@@ -601,7 +649,7 @@ func (o *StochasticOptimizer) sqnPair(st *stepInputs, ss stochasticState, h *slo
 	grad := castList(Gradient(lossH, xbar...), dtype)
 	y := scaleList(Scalar(g, dtype, 1/float64(o.cfg.hessianBatch)), castList(Gradient(dotList(grad, s), xbar...), dtype))
 	isPair := GreaterThan(ss.hasPrev.NodeValue(g), ScalarZero(g, dtype))
-	o.offer(ss, h, s, y, nil, isPair)
+	o.offer(ss, h, s, y, nil, isPair, inv)
 }
 
 func (o *StochasticOptimizer) newStochasticState(scope *model.Scope, vars []*model.Variable, dtype dtypes.DType) stochasticState {
@@ -616,6 +664,10 @@ func (o *StochasticOptimizer) newStochasticState(scope *model.Scope, vars []*mod
 	}
 	if c.momentum > 0 {
 		ss.mom = perParam(scope, c.scopeName, vars, dtype, "_momentum")
+	}
+	if c.diagH0 {
+		ss.sqAvg = perParam(scope, c.scopeName, vars, dtype, "_sq_avg")
+		ss.h0Count = top.VariableWithShape("h0_count", shapes.Make(dtype)).SetTrainable(false)
 	}
 	if c.pairs == SQN {
 		ss.sum = perParam(scope, c.scopeName, vars, dtype, "_iterate_sum")
@@ -650,6 +702,15 @@ func setValues(vs []*model.Variable, xs []*Node) {
 	for i, v := range vs {
 		v.SetNodeValue(xs[i])
 	}
+}
+
+// mulList returns a ⊙ b elementwise over a list of tensors.
+func mulList(a, b []*Node) []*Node {
+	out := make([]*Node, len(a))
+	for j := range a {
+		out[j] = Mul(a[j], b[j])
+	}
+	return out
 }
 
 func zerosLike(xs []*Node) []*Node {

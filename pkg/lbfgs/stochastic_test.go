@@ -203,6 +203,7 @@ func TestStochasticNoisyQuadratic(t *testing.T) {
 		{"olbfgs+damping+scaled", Stochastic(OLBFGS, batch).Damping(true).ScaledCurvature(0.01)},
 		{"mblbfgs+armijo", Stochastic(MultiBatch, batch).Armijo(3)},
 		{"mblbfgs+momentum", Stochastic(MultiBatch, batch).Momentum(0.5)},
+		{"mblbfgs+diagonal H0", Stochastic(MultiBatch, batch).DiagonalH0(true)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +254,24 @@ func TestStochasticArmijo(t *testing.T) {
 		}
 		if trials > 0 && !(gap < 0.1*start) {
 			t.Errorf("Armijo with %d trials: mean gap %.3g, not 10× below F(0) − F* = %.3g", trials, gap, start)
+		}
+	}
+}
+
+// TestStochasticDiagonalH0FirstStep: with no pair yet, the diagonal H_0 = 1/(√v̂ + ε) after
+// one gradient makes the first step Adam's first step, −lr·sign(g).
+func TestStochasticDiagonalH0FirstStep(t *testing.T) {
+	q := newNoisyQuad(20, 4096, 100, 1, 5)
+	opt, err := Stochastic(MultiBatch, 16).LearningRate(0.01).DiagonalH0(true).Done()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := runStochastic(t, q, opt, 1)
+	x := tensors.MustCopyFlatData[float64](run.store.Scope("/quad").GetVariable("x").MustValue())
+	// At x = 0 the batch gradient is −ξ̄_B, ξ̄ > 0 in every coordinate here (μ ∈ [1, 2], σ/√16 = 0.25).
+	for i, xi := range x {
+		if math.Abs(xi-0.01) > 1e-9 {
+			t.Errorf("x[%d] = %.12g after the first step, want lr·sign(−g) = 0.01", i, xi)
 		}
 	}
 }

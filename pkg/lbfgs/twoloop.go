@@ -48,8 +48,16 @@ func twoLoop(g []*Node, s, y [][]*Node) recursion {
 // twoLoopWith is Alg. 7.4 with ρ_i and γ_k given. A pair with ρ_i = 0 and s_i = y_i = 0 drops
 // out exactly (α_i = β = 0), which lets a fixed-capacity history hold empty slots.
 func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) recursion {
+	t := twoLoopH0(g, s, y, rho, func(q []*Node) []*Node { return scaleList(gamma, q) })
+	t.gamma = gamma
+	return t
+}
+
+// twoLoopH0 is Alg. 7.4 with ρ_i given and H_0 applied by h0 (γ_k·I for twoLoopWith, a diagonal
+// for the stochastic optimizers' DiagonalH0).
+func twoLoopH0(g []*Node, s, y [][]*Node, rho []*Node, h0 func(q []*Node) []*Node) recursion {
 	m := len(s)
-	t := recursion{gamma: gamma, alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
+	t := recursion{alpha: make([]*Node, m), q: make([][]*Node, m), r: make([][]*Node, m)}
 
 	// First loop, newest to oldest: α_i = ρ_i s_iᵀq; q ← q − α_i y_i.
 	q := g
@@ -59,8 +67,8 @@ func twoLoopWith(g []*Node, s, y [][]*Node, rho []*Node, gamma *Node) recursion 
 		t.q[i] = q
 	}
 
-	// r ← H_0 q with H_0 = γ_k·I.
-	r := scaleList(gamma, q)
+	// r ← H_0 q.
+	r := h0(q)
 
 	// Second loop, oldest to newest: β = ρ_i y_iᵀr; r ← r + s_i(α_i − β).
 	for i := range m {

@@ -44,12 +44,12 @@ var optimizers = append([]Optimizer{
 
 // stochastic returns the registry entries of the stochastic L-BFGS methods.
 func stochastic() []Optimizer {
-	common := []string{"m", "gamma", "damping", "curv-eps", "armijo", "momentum"}
+	common := []string{"m", "gamma", "damping", "curv-eps", "armijo", "momentum", "diag-h0"}
 	entry := func(p lbfgs.Pairs, about string, keys ...string) Optimizer {
 		return Optimizer{Name: p.String(), About: about, DefaultLR: DefaultStochasticLR, Keys: append(keys, common...), Pairs: p,
 			New: func(s Spec) (optimizer.Interface, error) {
 				c := lbfgs.Stochastic(p, s.Batch).M(s.M).LearningRate(s.LR).Gamma(s.Gamma).Damping(s.Damping).
-					ScaledCurvature(s.CurvEps).Armijo(s.Armijo).Momentum(s.Momentum)
+					ScaledCurvature(s.CurvEps).Armijo(s.Armijo).Momentum(s.Momentum).DiagonalH0(s.DiagH0)
 				switch p {
 				case lbfgs.MultiBatch:
 					c.Overlap(s.Overlap)

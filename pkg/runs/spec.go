@@ -63,6 +63,9 @@ type Spec struct {
 	Damping      bool    `json:"damping"`
 	CurvEps      float64 `json:"curv-eps"`
 	Armijo       int     `json:"armijo"`
+	// DiagH0 gives the stochastic L-BFGS methods Adam's diagonal as H_0 (lbfgs
+	// StochasticConfig.DiagonalH0) instead of γ·I.
+	DiagH0 bool `json:"diag-h0"`
 	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
 	Seed uint64 `json:"seed"`
 	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
