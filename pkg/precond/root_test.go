@@ -2,7 +2,6 @@ package precond
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck
@@ -10,34 +9,8 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"qnlab/pkg/backend"
+	"qnlab/pkg/qn"
 )
-
-// randomSPD returns an n×n symmetric positive definite matrix with eigenvalues log-spaced from
-// 1 to kappa in a random orthonormal basis.
-func randomSPD(n int, kappa float64, seed uint64) *mat.SymDense {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	g := mat.NewDense(n, n, nil)
-	for i := range n {
-		for j := range n {
-			g.Set(i, j, rng.NormFloat64())
-		}
-	}
-	var qr mat.QR
-	qr.Factorize(g)
-	var q mat.Dense
-	qr.QTo(&q)
-	a := mat.NewSymDense(n, nil)
-	for i := range n {
-		for j := i; j < n; j++ {
-			s := 0.0
-			for k := range n {
-				s += q.At(i, k) * math.Pow(kappa, float64(k)/float64(n-1)) * q.At(j, k)
-			}
-			a.SetSym(i, j, s)
-		}
-	}
-	return a
-}
 
 // TestInverseRootMatchesEigen: A^{−1/p} by the coupled Newton iteration equals V·diag(λ^{−1/p})·Vᵀ
 // from gonum's dense eigendecomposition, for p = 1, 2, 4 and κ up to 1e4.
@@ -45,7 +18,11 @@ func TestInverseRootMatchesEigen(t *testing.T) {
 	b := backend.MustDefault()
 	const n = 12
 	for _, kappa := range []float64{10, 1e4} {
-		a := randomSPD(n, kappa, 3)
+		q, err := qn.Generate(n, 1, kappa, qn.LogUniform, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := q.A()
 		var es mat.EigenSym
 		if !es.Factorize(a, true) {
 			t.Fatal("eigendecomposition failed")
