@@ -30,6 +30,14 @@ import (
 // concatenating whole blocks), with chAxis 3 they are [B·H/2·W/2, 9·C+1] and the gradient with
 // respect to them (hence to x) is a plain product too.
 func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
+	out, _, _ := convPool(x, chAxis, kernel)
+	return out
+}
+
+// convPool is ConvPool that also returns its products' pieces: the patches of each parity class
+// (positions on axis 1 with chAxis 0, on axis 0 with chAxis 3) and the convolution's outputs
+// [Cout, B·H/2·W/2] before the pooling.
+func convPool(x *Node, chAxis int, kernel *Node) (out *Node, patchSets, products []*Node) {
 	if x.Rank() != 4 || (chAxis != 0 && chAxis != 3) {
 		panic(fmt.Errorf("models.ConvPool: x must be rank 4 with channels on axis 0 or 3, got %s, axis %d", x.Shape(), chAxis))
 	}
@@ -94,11 +102,31 @@ func ConvPool(x *Node, chAxis int, kernel *Node) *Node {
 				patches = Reshape(patches, b*h2*w2, 9*c+1)
 				candidates[py][px] = DotGeneral(kernel, []int{1}, nil, patches, []int{1}, nil)
 			}
+			patchSets, products = append(patchSets, patches), append(products, candidates[py][px])
 		}
 	}
 	top := firstMax(candidates[0][0], candidates[0][1]) // horizontal pairs first: row-major ties
 	bottom := firstMax(candidates[1][0], candidates[1][1])
-	return Reshape(firstMax(top, bottom), cout, b, h2, w2)
+	return Reshape(firstMax(top, bottom), cout, b, h2, w2), patchSets, products
+}
+
+// convLayer is a ConvPool with its own variables (convKernel's, in scope, in → out channels),
+// recorded as a Layer if the graph records them (RecordLayers).
+func convLayer(scope *model.Scope, x *Node, chAxis, in, out int) *Node {
+	kernel, w, bias := convKernel(scope, x.Graph(), x.DType(), in, out)
+	y, patches, products := convPool(x, chAxis, kernel)
+	inputAxis := 1 // patches [9·C+1, N]
+	if chAxis == 3 {
+		inputAxis = 0 // patches [N, 9·C+1]
+	}
+	d := x.Shape().Dimensions
+	b := d[1] // [C, B, H, W]
+	if chAxis == 3 {
+		b = d[0]
+	}
+	recordLayer(scope, x.Graph(), Layer{Weights: w, Biases: bias, Inputs: patches, Outputs: products,
+		InputAxis: inputAxis, OutputAxis: 1, Examples: b, Positions: y.Shape().Size() / (out * b) * 4})
+	return y
 }
 
 // zeroEdge adds one slice of zeros along axis, before x if atStart, else after.
@@ -153,19 +181,22 @@ func torchUniform(scope *model.Scope, fanIn int) initializer.VariableInitializer
 func Dense(scope *model.Scope, x *Node, out int) *Node {
 	in := x.Shape().Dimensions[x.Rank()-1]
 	s := scope.WithInitializer(torchUniform(scope, in))
-	w := s.VariableWithShape("weights", shapes.Make(x.DType(), out, in)).NodeValue(x.Graph())
-	b := s.VariableWithShape("biases", shapes.Make(x.DType(), out)).NodeValue(x.Graph())
-	y := DotGeneral(x, []int{1}, nil, w, []int{1}, nil) // [B, out]
-	return Add(y, InsertAxes(b, 0))
+	w := s.VariableWithShape("weights", shapes.Make(x.DType(), out, in))
+	b := s.VariableWithShape("biases", shapes.Make(x.DType(), out))
+	y := Add(DotGeneral(x, []int{1}, nil, w.NodeValue(x.Graph()), []int{1}, nil), InsertAxes(b.NodeValue(x.Graph()), 0)) // [B, out]
+	recordLayer(scope, x.Graph(), Layer{Weights: w, Biases: b, Inputs: []*Node{x}, Outputs: []*Node{y}, AppendOne: true,
+		Examples: x.Shape().Dimensions[0], Positions: 1})
+	return y
 }
 
 // convKernel returns the variables of a 3×3 convolution layer in scope — "weights"
 // [out, 3, 3, in] (PyTorch's [out, in, 3, 3] with the input channels last, to match the patches'
 // (dy, dx, c) order) and "biases" [out], PyTorch's default initialization — as one matrix
-// [out, 9·in + 1], the bias as the last column, for patches made with a channel of ones.
-func convKernel(scope *model.Scope, g *Graph, dtype dtypes.DType, in, out int) *Node {
+// [out, 9·in + 1], the bias as the last column, for patches made with a channel of ones; and the
+// two variables.
+func convKernel(scope *model.Scope, g *Graph, dtype dtypes.DType, in, out int) (kernel *Node, w, b *model.Variable) {
 	s := scope.WithInitializer(torchUniform(scope, 9*in))
-	w := s.VariableWithShape("weights", shapes.Make(dtype, out, 3, 3, in)).NodeValue(g)
-	b := s.VariableWithShape("biases", shapes.Make(dtype, out)).NodeValue(g)
-	return Concatenate([]*Node{Reshape(w, out, 9*in), Reshape(b, out, 1)}, 1)
+	w = s.VariableWithShape("weights", shapes.Make(dtype, out, 3, 3, in))
+	b = s.VariableWithShape("biases", shapes.Make(dtype, out))
+	return Concatenate([]*Node{Reshape(w.NodeValue(g), out, 9*in), Reshape(b.NodeValue(g), out, 1)}, 1), w, b
 }

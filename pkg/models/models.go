@@ -44,16 +44,15 @@ func ByName(name string) (ModelFn, error) {
 //   - dense weights are [out, in], which spares a transpose of fc1's gradient.
 func SimpleCNN(scope *model.Scope, images *Node) *Node {
 	x := checkImages("SimpleCNN", images)
-	g, dtype := x.Graph(), x.DType()
 	b := x.Shape().Dimensions[0]
 
 	// conv1 + pool: [1, B, 28, 28] channels-first (one channel: a reshape) → [16, B, 14, 14].
 	x = Reshape(x, 1, b, ImageRows, ImageCols)
-	x = ReLU(ConvPool(x, 0, convKernel(scope.In("conv1"), g, dtype, 1, 16)))
+	x = ReLU(convLayer(scope.In("conv1"), x, 0, 1, 16))
 
 	// conv2 + pool on NHWC input (patches [B·7·7, 145] per parity class) → [32, B, 7, 7].
 	x = TransposeAllAxes(x, 1, 2, 3, 0) // [B, 14, 14, 16]
-	x = ReLU(ConvPool(x, 3, convKernel(scope.In("conv2"), g, dtype, 16, 32)))
+	x = ReLU(convLayer(scope.In("conv2"), x, 3, 16, 32))
 
 	// Flatten per example in (c, h, w) order, as PyTorch's torch.flatten of NCHW.
 	x = Reshape(TransposeAllAxes(x, 1, 0, 2, 3), b, 32*7*7)
