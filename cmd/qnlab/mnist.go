@@ -19,6 +19,7 @@ import (
 	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
+	"qnlab/pkg/precond"
 	"qnlab/pkg/runs"
 )
 
@@ -52,7 +53,7 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&spec.Batch, "batch", 128, "batch size")
 	fs.IntVar(&spec.FixedN, "fixed", 0, "if > 0, train on the first N training images as one batch")
 	fs.IntVar(&spec.M, "m", lbfgs.DefaultM, "L-BFGS history size")
-	fs.Float64Var(&spec.Momentum, "momentum", 0, hyperHelp("momentum", "γ of")+"; β of the gradient average of -opt olbfgs, mblbfgs, sqn (0: none)")
+	fs.Float64Var(&spec.Momentum, "momentum", 0, hyperHelp("momentum", "γ of")+"; β of the gradient average of -opt olbfgs, mblbfgs, sqn (0: none); μ of -opt kfac (0: 0.9)")
 	fs.Float64Var(&spec.Overlap, "overlap", 0, fmt.Sprintf("-opt mblbfgs: the fraction of a batch consecutive batches share (0: %g)", lbfgs.DefaultOverlap))
 	fs.IntVar(&spec.Every, "every", 0, fmt.Sprintf("-opt sqn: steps between curvature pairs, L (0: %d)", lbfgs.DefaultEvery))
 	fs.IntVar(&spec.HessianBatch, "hbatch", 0, fmt.Sprintf("-opt sqn: examples of the Hessian-vector products, b_H (0: %d)", lbfgs.DefaultHessianBatch))
@@ -60,10 +61,19 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&spec.CurvEps, "curv-eps", 0, "-opt olbfgs, mblbfgs, sqn: keep a pair only if yᵀs > ε·sᵀBs (0: the relative test yᵀs > 1e-8·‖s‖‖y‖)")
 	fs.BoolVar(&spec.DiagH0, "diag-h0", false, "-opt olbfgs, mblbfgs, sqn: H_0 = Adam's diagonal 1/(√v̂ + ε) instead of γ·I (an Adam-sized -lr)")
 	fs.IntVar(&spec.Armijo, "armijo", 0, "-opt olbfgs, mblbfgs, sqn: Armijo backtracking on the step's batch with this many trial steps lr, lr/2, … (0: fixed step)")
+	fs.Float64Var(&spec.Lambda, "lambda", 0, fmt.Sprintf("-opt kfac: Tikhonov damping γ, factored between A and G (0: %g)", precond.DefaultKFACDamping))
+	fs.IntVar(&spec.StatsEvery, "stats-every", 0, fmt.Sprintf("-opt kfac: steps between updates of the factors A, G (0: %d)", precond.DefaultKFACStatsEvery))
+	fs.IntVar(&spec.InvEvery, "inv-every", 0, fmt.Sprintf("-opt kfac, shampoo: steps between refreshes of the inverses / inverse roots (0: %d, %d)",
+		precond.DefaultKFACInvEvery, precond.DefaultShampooRootEvery))
+	fs.Float64Var(&spec.StatsDecay, "stats-decay", 0, fmt.Sprintf("-opt kfac: decay of the factors' running averages (0: %g)", precond.DefaultKFACDecay))
+	fs.Float64Var(&spec.KLClip, "kl-clip", 0, fmt.Sprintf("-opt kfac: KL clip κ of the step (0: %g; < 0: none)", precond.DefaultKFACKLClip))
+	fs.StringVar(&spec.Fisher, "fisher", "", "-opt kfac: the G factor's estimator: sampled (the default), empirical or exact")
+	fs.IntVar(&spec.Block, "block", 0, fmt.Sprintf("-opt shampoo: largest side of a preconditioned block (0: %d)", precond.DefaultShampooBlock))
+	fs.StringVar(&spec.Graft, "graft", "", "-opt shampoo: the step norm grafted onto Shampoo's direction: adam (the default) or sgd")
 	fs.Float64Var(&spec.Decay, "decay", 0, hyperHelp("decay", "γ of"))
-	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of"))
-	fs.Float64Var(&spec.Beta2, "beta2", 0, hyperHelp("beta2", "β2 of"))
-	fs.Float64Var(&spec.Eps, "eps", 0, hyperHelp("eps", "ε of"))
+	fs.Float64Var(&spec.Beta1, "beta1", 0, hyperHelp("beta1", "β1 of")+"; -opt shampoo: 0.9")
+	fs.Float64Var(&spec.Beta2, "beta2", 0, hyperHelp("beta2", "β2 of")+"; -opt shampoo: 0.999")
+	fs.Float64Var(&spec.Eps, "eps", 0, hyperHelp("eps", "ε of")+"; -opt shampoo: 1e-12, added before the roots")
 	fs.Float64Var(&spec.Clip, "clip", 0, "if > 0, clip the gradient to this global norm (every optimizer but lbfgs)")
 	fs.TextVar(&spec.Gamma, "gamma", lbfgs.GammaNewest, "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
 	ls := fs.String("linesearch", "fixed", "L-BFGS step: fixed (the paper's lr·p)")

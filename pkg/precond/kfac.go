@@ -226,7 +226,9 @@ func (o *KFACOptimizer) SpecAt(step int) any {
 }
 
 // Due implements Optimizer: after the first step, then every InverseEvery steps.
-func (o *KFACOptimizer) Due(step int) bool { return step == 1 || (step > 0 && step%o.cfg.invEvery == 0) }
+func (o *KFACOptimizer) Due(step int) bool {
+	return step == 1 || (step > 0 && step%o.cfg.invEvery == 0)
+}
 
 // Names of K-FAC's per-layer variables (under /scope/<the layer's scope>) and scalars.
 const (

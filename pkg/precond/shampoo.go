@@ -88,7 +88,9 @@ func Shampoo() *ShampooConfig {
 		scopeName: ShampooScope}
 }
 
-func (c *ShampooConfig) fail(format string, a ...any) { c.errs = append(c.errs, fmt.Errorf(format, a...)) }
+func (c *ShampooConfig) fail(format string, a ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, a...))
+}
 
 // LearningRate sets η > 0.
 func (c *ShampooConfig) LearningRate(lr float64) *ShampooConfig {

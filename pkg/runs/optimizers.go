@@ -8,6 +8,7 @@ import (
 
 	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
+	"qnlab/pkg/precond"
 )
 
 // Optimizer is one entry of the optimizer registry: what qnlab mnist's -opt, the runner and the
@@ -40,7 +41,34 @@ var optimizers = append([]Optimizer{
 		New: func(s Spec) (optimizer.Interface, error) {
 			return lbfgs.Optimizer().M(s.M).LearningRate(s.LR).Gamma(s.Gamma).Done()
 		}},
-}, append(lecture(), stochastic()...)...)
+}, append(lecture(), append(stochastic(), kronecker()...)...)...)
+
+// kronecker returns the registry entries of the Kronecker-factored methods (pkg/precond).
+func kronecker() []Optimizer {
+	return []Optimizer{
+		{Name: "kfac", About: "K-FAC: natural gradient with Kronecker-factored Fisher blocks A ⊗ G (Martens & Grosse 2015; KFC convolutions)",
+			DefaultLR: precond.DefaultKFACLR, Keys: []string{"momentum", "lambda", "stats-every", "inv-every", "stats-decay", "kl-clip", "fisher"},
+			New: func(s Spec) (optimizer.Interface, error) {
+				f, err := precond.ParseFisher(s.Fisher)
+				if err != nil {
+					return nil, err
+				}
+				kl := max(s.KLClip, 0) // < 0: none
+				return precond.KFAC().LearningRate(s.LR).Momentum(s.Momentum).Damping(s.Lambda).StatsEvery(s.StatsEvery).
+					InverseEvery(s.InvEvery).StatsDecay(s.StatsDecay).KLClip(kl).Fisher(f).Done()
+			}},
+		{Name: "shampoo", About: "Shampoo: L^(−1/4)·G·R^(−1/4) per block, grafted onto Adam's step norm (Gupta et al. 2018; Shi et al. 2023)",
+			DefaultLR: precond.DefaultShampooLR, Keys: []string{"beta1", "beta2", "eps", "inv-every", "block", "graft"},
+			New: func(s Spec) (optimizer.Interface, error) {
+				gr, err := precond.ParseGraft(s.Graft)
+				if err != nil {
+					return nil, err
+				}
+				return precond.Shampoo().LearningRate(s.LR).Betas(s.Beta1, s.Beta2).Epsilon(s.Eps).RootEvery(s.InvEvery).
+					Block(s.Block).Graft(gr).Done()
+			}},
+	}
+}
 
 // stochastic returns the registry entries of the stochastic L-BFGS methods.
 func stochastic() []Optimizer {

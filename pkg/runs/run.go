@@ -21,6 +21,7 @@ import (
 	"qnlab/pkg/backend"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
+	"qnlab/pkg/precond"
 )
 
 // ErrInterrupted is Train's error when Options.Stop closed before the run's end; the result
@@ -352,11 +353,19 @@ func (r *run) train() error {
 	}
 	trainer := train.NewTrainer(r.b, r.store, r.modelFn, models.TrainerLoss, r.opt, nil, nil)
 	var data train.Dataset = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start}
+	pc, isPrecond := r.opt.(precond.Optimizer)
+	if isPrecond {
+		trainer = train.NewTrainer(r.b, r.store, pc.ModelFn(r.modelFn), models.TrainerLoss, r.opt, nil, nil)
+		data = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start, spec: pc.SpecAt}
+	}
 	if r.sq != nil {
 		trainer = train.NewTrainer(r.b, r.store, r.sq.ModelFn(models.ExampleLoss(r.modelFn)), nil, r.opt, nil, nil)
 		data = &windowStream{b: r.batcher, lay: r.sq.Layout(), seed: r.spec.Seed, next: r.start}
 	}
 	loop := train.NewLoop(trainer)
+	if isPrecond {
+		precond.Attach(loop, pc)
+	}
 	lastStep := make(chan int, 1)
 	done := make(chan struct{})
 	defer close(done)

@@ -51,9 +51,12 @@ func loadRealMNIST(t testing.TB) *models.MNIST {
 // L-BFGS, whose history must survive the checkpoint, and 2 inner steps per batch, so the resumed
 // run must also restart mid-batch; with first-order methods whose state (velocity, running
 // averages, the step count t of the bias corrections) must survive it too; and with the
-// stochastic L-BFGS methods, whose stored gradients, averages and overlapping windows must.
+// stochastic L-BFGS methods, whose stored gradients, averages and overlapping windows must; and
+// with K-FAC and Shampoo, whose factors, inverses and roots must (K-FAC: statistics at steps 1
+// and 4, inverses after steps 1 and 3; Shampoo: blocks of ≤ 64, roots after step 2, the
+// checkpoint's step, so the refresh must come before the checkpoint).
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam", "olbfgs", "mblbfgs", "sqn"} {
+	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam", "olbfgs", "mblbfgs", "sqn", "kfac", "shampoo"} {
 		t.Run(opt, func(t *testing.T) { testResume(t, opt) })
 	}
 }
@@ -65,6 +68,12 @@ func testResume(t *testing.T, opt string) {
 	if o, _ := LookupOptimizer(opt); o.Pairs != 0 {
 		// One step per batch; SQN's pairs at steps 2 and 4 (the first forms the first average).
 		base.Inner, base.Every, base.HessianBatch, base.Damping, base.Momentum = 1, 2, 16, true, 0.5
+	}
+	switch opt {
+	case "kfac":
+		base.Inner, base.StatsEvery, base.InvEvery = 1, 3, 3
+	case "shampoo":
+		base.Inner, base.InvEvery, base.Block = 1, 2, 64
 	}
 	a, err := Train(be, data, base, Options{Dir: filepath.Join(t.TempDir(), "full")})
 	if err != nil {

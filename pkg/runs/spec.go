@@ -13,6 +13,7 @@ import (
 	"qnlab/pkg/firstorder"
 	"qnlab/pkg/lbfgs"
 	"qnlab/pkg/models"
+	"qnlab/pkg/precond"
 )
 
 // Spec is what a run trains and how: every setting that decides its numbers. The zero value
@@ -66,6 +67,22 @@ type Spec struct {
 	// DiagH0 gives the stochastic L-BFGS methods Adam's diagonal as H_0 (lbfgs
 	// StochasticConfig.DiagonalH0) instead of γ·I.
 	DiagH0 bool `json:"diag-h0"`
+	// Lambda, StatsEvery, InvEvery, StatsDecay, KLClip and Fisher are K-FAC's settings
+	// (precond.KFACConfig): the Tikhonov damping γ (0: 1e-3), steps between statistics (0: 10)
+	// and between inverse refreshes (0: 100; Shampoo's root refreshes too), the factors' decay
+	// (0: 0.95), the KL clip κ (0: 1e-3; < 0: none) and the G factor's estimator ("sampled",
+	// the default, "empirical" or "exact"); with kfac Momentum is μ (0: 0.9). Block and Graft
+	// are Shampoo's (precond.ShampooConfig): the largest block side (0: 256) and the grafted
+	// step ("adam", the default, or "sgd"); with shampoo Beta1, Beta2 and Eps are its β₁ (0: 0.9),
+	// β₂ (0: 0.999) and ε (0: 1e-12).
+	Lambda     float64 `json:"lambda"`
+	StatsEvery int     `json:"stats-every"`
+	InvEvery   int     `json:"inv-every"`
+	StatsDecay float64 `json:"stats-decay"`
+	KLClip     float64 `json:"kl-clip"`
+	Fisher     string  `json:"fisher"`
+	Block      int     `json:"block"`
+	Graft      string  `json:"graft"`
 	// Seed seeds the initial parameters and the batch order: same seed, same numbers.
 	Seed uint64 `json:"seed"`
 	// EvalEvery adds a row (test loss and accuracy) every EvalEvery steps; there is always one
@@ -140,6 +157,23 @@ func (s Spec) WithDefaults() Spec {
 		}
 		if o.Method != 0 {
 			s = s.withHyper(s.hyper().WithDefaults(o.Method))
+		}
+		switch o.Name {
+		case "kfac":
+			s.Lambda = cmp.Or(s.Lambda, precond.DefaultKFACDamping)
+			s.StatsEvery = cmp.Or(s.StatsEvery, precond.DefaultKFACStatsEvery)
+			s.InvEvery = cmp.Or(s.InvEvery, precond.DefaultKFACInvEvery)
+			s.StatsDecay = cmp.Or(s.StatsDecay, precond.DefaultKFACDecay)
+			s.KLClip = cmp.Or(s.KLClip, precond.DefaultKFACKLClip)
+			s.Momentum = cmp.Or(s.Momentum, precond.DefaultKFACMomentum)
+			s.Fisher = cmp.Or(s.Fisher, precond.Sampled.String())
+		case "shampoo":
+			s.InvEvery = cmp.Or(s.InvEvery, precond.DefaultShampooRootEvery)
+			s.Block = cmp.Or(s.Block, precond.DefaultShampooBlock)
+			s.Graft = cmp.Or(s.Graft, precond.GraftAdam.String())
+			s.Beta1 = cmp.Or(s.Beta1, precond.DefaultShampooBeta1)
+			s.Beta2 = cmp.Or(s.Beta2, precond.DefaultShampooBeta2)
+			s.Eps = cmp.Or(s.Eps, precond.DefaultShampooEps)
 		}
 		switch o.Pairs {
 		case lbfgs.MultiBatch:
@@ -221,6 +255,26 @@ func (s Spec) Check(data *models.MNIST) error {
 				}
 			}
 			return bad(key, value, strings.TrimPrefix(err.Error(), "lbfgs: "))
+		}
+	}
+	if opt.Name == "kfac" || opt.Name == "shampoo" {
+		if _, err := opt.New(s); err != nil {
+			key, value := "opt", any(s.Optimizer)
+			for _, kv := range []struct {
+				word string
+				key  string
+				v    any
+			}{{"learning rate", "lr", s.LR}, {"momentum", "momentum", s.Momentum}, {"damping", "lambda", s.Lambda},
+				{"statistics decay", "stats-decay", s.StatsDecay}, {"KL clip", "kl-clip", s.KLClip},
+				{"statistics interval", "stats-every", s.StatsEvery}, {"refresh interval", "inv-every", s.InvEvery},
+				{"Fisher", "fisher", s.Fisher}, {"betas", "beta1", s.Beta1}, {"epsilon", "eps", s.Eps},
+				{"block size", "block", s.Block}, {"grafting", "graft", s.Graft}} {
+				if strings.Contains(err.Error(), kv.word) {
+					key, value = kv.key, kv.v
+					break
+				}
+			}
+			return bad(key, value, strings.TrimPrefix(err.Error(), "precond: "))
 		}
 	}
 	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {

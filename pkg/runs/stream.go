@@ -18,6 +18,8 @@ type stream struct {
 	b     *models.Batcher
 	inner int
 	next  int
+	// spec, if not nil, gives each step's train.Batch.Spec (precond.Optimizer.SpecAt).
+	spec func(step int) any
 }
 
 func (d *stream) Name() string { return d.b.Name() }
@@ -29,8 +31,12 @@ func (d *stream) Iter() iter.Seq2[train.Batch, error] {
 			n := d.b.NumBatches()
 			indices := d.b.EpochBatches(bi / n)[bi%n]
 			images, labels := d.b.Tensors(indices)
+			var spec any
+			if d.spec != nil {
+				spec = d.spec(d.next)
+			}
 			d.next++
-			if !yield(train.Batch{Inputs: []*tensors.Tensor{images}, Labels: []*tensors.Tensor{labels}}, nil) {
+			if !yield(train.Batch{Inputs: []*tensors.Tensor{images}, Labels: []*tensors.Tensor{labels}, Spec: spec}, nil) {
 				return
 			}
 		}
