@@ -1,12 +1,3 @@
-// Package precond holds the matrix functions of Kronecker-factored preconditioners (K-FAC,
-// Shampoo) as GoMLX graph operations, so that they run on every backend without the host.
-//
-// # References
-//
-//   - Guo, C.-H., Higham, N.J.: A Schur–Newton method for the matrix pth root and its inverse.
-//     SIAM J. Matrix Anal. Appl. 28(3), 788–804 (2006) (the coupled Newton iteration).
-//   - Anil, R., Gupta, V., Koren, T., Regan, K., Singer, Y.: Scalable second order optimization for
-//     deep learning. arXiv:2002.09018 (2020), §4 (its use for Shampoo's inverse roots).
 package precond
 
 import (

@@ -55,8 +55,9 @@ func (g Graft) String() string {
 // computes (L̂_b + εI)^{−1/4} and (R̂_b + εI)^{−1/4} (L̂, R̂ bias-corrected) by an
 // eigendecomposition. The step preconditions the bias-corrected momentum m̂ (β₁):
 // D_b = L̂_b^{−1/4}·m̂_b·R̂_b^{−1/4}, rescaled to the norm of the grafted optimizer's step on the
-// block, ‖graft_b‖/‖D_b‖·D_b, and W ← W − η·D. The −1/4 is Shampoo's: for a matrix, L^{1/4}⊗R^{1/4}
-// ≥ (Σ gᵢgᵢᵀ)^{1/2}/r in the full-matrix AdaGrad sense (Gupta et al., Lemma 8), so the two
+// block, ‖graft_b‖/‖D_b‖·D_b, and W ← W − η·D. The −1/4 is Shampoo's: for matrix gradients of
+// rank ≤ r, Σ g gᵀ ⪯ r·L^{1/2} ⊗ R^{1/2} (Gupta et al. 2018), and (L^{1/2} ⊗ R^{1/2})^{−1/2} =
+// L^{−1/4} ⊗ R^{−1/4} acts on vec(G) as L^{−1/4}·G·R^{−1/4}: the two
 // quarter powers together play AdaGrad's inverse square root. Biases, and every step before the
 // first refresh (Shi et al.'s start_preconditioning_step), take the grafted step itself.
 type ShampooConfig struct {
