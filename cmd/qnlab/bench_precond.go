@@ -62,8 +62,11 @@ func runBenchPrecond(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%-10s %9s %9s %9s %11s %12s %8s\n", "opt", "plain ms", "stats ms", "refresh s", "intervals", "amortised ms", "×"+split[0].Label)
 	for _, s := range split {
 		intervals := "-"
-		if s.RefreshEvery > 0 {
+		switch {
+		case s.StatsEvery > 0:
 			intervals = fmt.Sprintf("%d/%d", s.StatsEvery, s.RefreshEvery)
+		case s.RefreshEvery > 0:
+			intervals = fmt.Sprintf("-/%d", s.RefreshEvery)
 		}
 		fmt.Fprintf(stdout, "%-10s %9.1f %9.1f %9.3f %11s %12.1f %8.2f\n", s.Label, 1000*s.Plain, 1000*s.Stats, s.Refresh, intervals, 1000*s.Amortised, s.Amortised/ref)
 	}

@@ -60,6 +60,14 @@ func TestMNISTBadInputExitsTwo(t *testing.T) {
 		{[]string{"-opt", "olbfgs", "-inner", "2"}, "-inner 2: olbfgs takes one step per batch"},
 		{[]string{"-opt", "adam", "-every", "3"}, "-every applies to -opt sqn, not to -opt adam"},
 		{[]string{"-opt", "sqn", "-armijo", "-1"}, "-armijo -1"},
+		{[]string{"-opt", "kfac", "-lambda", "-1"}, "-lambda -1: damping -1 must be finite and > 0"},
+		{[]string{"-opt", "kfac", "-fisher", "true"}, "-fisher true: unknown Fisher estimator"},
+		{[]string{"-opt", "kfac", "-stats-decay", "1"}, "-stats-decay 1: statistics decay 1 must be in [0, 1)"},
+		{[]string{"-opt", "kfac", "-inv-every", "-3"}, "-inv-every -3: refresh interval -3 must be ≥ 1"},
+		{[]string{"-opt", "shampoo", "-graft", "adagrad"}, "-graft adagrad: unknown grafting"},
+		{[]string{"-opt", "shampoo", "-block", "-1"}, "-block -1: block size -1 must be ≥ 1"},
+		{[]string{"-opt", "shampoo", "-lambda", "0.1"}, "-lambda applies to -opt kfac, not to -opt shampoo"},
+		{[]string{"-opt", "adam", "-graft", "sgd"}, "-graft applies to -opt shampoo, not to -opt adam"},
 	} {
 		code, _, stderr := runCLI(append([]string{"mnist", "-progress=false"}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

@@ -11,11 +11,14 @@ import (
 )
 
 // The refreshes of K-FAC's inverses and Shampoo's inverse roots run on the host with gonum, not
-// in the graph. Measured on this machine's pure-Go backend (BenchmarkRefresh, go test -bench
-// Refresh ./pkg/precond): for SimpleCNN's largest factor (fc1's A, 1569×1569) a Cholesky inverse
-// takes ~0.9 s where the coupled Newton iteration in the graph (InverseRoot, 20 steps) takes
-// many times that; for Shampoo's 224×224 blocks an eigendecomposition takes ~20 ms. The refresh
-// happens once every T steps, so the host round trip is paid once per T steps too.
+// in the graph, because the host is faster here. Measured with BenchmarkRefresh (go test -run '^$'
+// -bench Refresh -benchtime=2x ./pkg/precond, 2-core machine, GOEXPERIMENT=simd, 2026-12-07) on
+// the sizes SimpleCNN gives them: fc1's A factor (1569×1569, an inverse) takes 0.78 s by a host
+// Cholesky against 1.91 s by 20 coupled Newton steps in the graph (InverseRoot, float32, pure-Go
+// backend); a Shampoo block (224×224, an inverse fourth root) 16.9 ms by a host
+// eigendecomposition against 27.9 ms in the graph. The refresh happens once every T steps, so the
+// host round trip is paid once per T steps too; on a GPU backend the graph may win (InverseRoot
+// is kept and tested for that).
 
 // readSym returns the symmetric matrix held by v ([n, n], float32 or float64) in float64,
 // symmetrised ((M + Mᵀ)/2: the graph's products are symmetric only up to rounding).
