@@ -7,12 +7,13 @@ import (
 	"qnlab/pkg/lbfgs"
 )
 
-// Plan sizes the seed paper's three MNIST experiments (SimpleCNN, SGD lr 0.01, Adam lr 0.001,
-// L-BFGS m = 10 with a fixed step; all from the same initial parameters). Every run records
+// Plan sizes the seed paper's three MNIST experiments (SimpleCNN, SGD lr 0.01, Adam lr 0.001 —
+// the paper gives neither learning rate — and L-BFGS m = 10 with the paper's fixed step; all from
+// the same initial parameters). Every run records
 // about Evals rows, at the same epochs for every optimizer.
 type Plan struct {
 	// FixedN and FixedSteps size Figure 3: FixedSteps full-batch steps on the first FixedN
-	// training images.
+	// training images (the paper does not say how many).
 	FixedN, FixedSteps int
 	// Batch is the batch size of Figures 4 and 5 (the paper's 128).
 	Batch int
