@@ -1,8 +1,11 @@
 package precond
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -19,6 +22,24 @@ import (
 // eigendecomposition against 27.9 ms in the graph. The refresh happens once every T steps, so the
 // host round trip is paid once per T steps too; on a GPU backend the graph may win (InverseRoot
 // is kept and tested for that).
+
+// parallel runs f(0), …, f(n−1) on at most runtime.NumCPU() goroutines and joins their errors. Each f must touch only its own data: the results do not depend on the schedule.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
 
 // readSym returns the symmetric matrix held by v ([n, n], float32 or float64) in float64,
 // symmetrised ((M + Mᵀ)/2: the graph's products are symmetric only up to rounding).

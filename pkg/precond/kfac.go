@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -445,7 +444,6 @@ func (o *KFACOptimizer) Refresh(store *model.Store, step int) error {
 	}
 	type result struct{ aInv, gInv *mat.SymDense }
 	results := make([]result, len(jobs))
-	errs := make([]error, len(jobs))
 	// Reading and writing variables is not safe concurrently: read first, invert in parallel.
 	as, gs := make([]*mat.SymDense, len(jobs)), make([]*mat.SymDense, len(jobs))
 	for i, j := range jobs {
@@ -457,19 +455,11 @@ func (o *KFACOptimizer) Refresh(store *model.Store, step int) error {
 			return err
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for i := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i].aInv, results[i].gInv, errs[i] = DampedInverses(as[i], gs[i], o.cfg.damping)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := parallel(len(jobs), func(i int) (err error) {
+		results[i].aInv, results[i].gInv, err = DampedInverses(as[i], gs[i], o.cfg.damping)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("precond: K-FAC refresh after step %d: %w", step, err)
 	}
 	for i, j := range jobs {

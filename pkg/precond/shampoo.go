@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:staticcheck // GoMLX's graph DSL reads best dot-imported.
 	"github.com/gomlx/gomlx/ml/model"
@@ -296,21 +295,13 @@ func (o *ShampooOptimizer) Refresh(store *model.Store, step int) error {
 		return errors.New("precond: Shampoo refresh before any statistics")
 	}
 	corr := 1 - math.Pow(o.cfg.beta2, float64(step)) // bias correction of the running averages
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			j.s.ScaleSym(1/corr, j.s)
-			j.out, errs[i] = HostInverseRoot(j.s, 4, o.cfg.eps)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := parallel(len(jobs), func(i int) (err error) {
+		j := jobs[i]
+		j.s.ScaleSym(1/corr, j.s)
+		j.out, err = HostInverseRoot(j.s, 4, o.cfg.eps)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("precond: Shampoo refresh after step %d: %w", step, err)
 	}
 	for _, j := range jobs {

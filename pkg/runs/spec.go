@@ -241,40 +241,18 @@ func (s Spec) Check(data *models.MNIST) error {
 			return bad("fixed", s.FixedN, s.Optimizer+" trains on mini-batches; use lbfgs for a fixed sample")
 		}
 		if _, err := opt.New(s); err != nil {
-			key, value := "opt", any(s.Optimizer)
-			for _, kv := range []struct {
-				word string
-				key  string
-				v    any
-			}{{"overlap", "overlap", s.Overlap}, {"interval", "every", s.Every}, {"Hessian batch", "hbatch", s.HessianBatch},
-				{"scaled curvature", "curv-eps", s.CurvEps}, {"Armijo", "armijo", s.Armijo}, {"momentum", "momentum", s.Momentum},
-				{"batch size", "batch", s.Batch}, {"history", "m", s.M}} {
-				if strings.Contains(err.Error(), kv.word) {
-					key, value = kv.key, kv.v
-					break
-				}
-			}
-			return bad(key, value, strings.TrimPrefix(err.Error(), "lbfgs: "))
+			return s.constructorError(err, "lbfgs: ", []errorWord{{"overlap", "overlap", s.Overlap}, {"interval", "every", s.Every},
+				{"Hessian batch", "hbatch", s.HessianBatch}, {"scaled curvature", "curv-eps", s.CurvEps}, {"Armijo", "armijo", s.Armijo},
+				{"momentum", "momentum", s.Momentum}, {"batch size", "batch", s.Batch}, {"history", "m", s.M}})
 		}
 	}
 	if opt.Name == "kfac" || opt.Name == "shampoo" {
 		if _, err := opt.New(s); err != nil {
-			key, value := "opt", any(s.Optimizer)
-			for _, kv := range []struct {
-				word string
-				key  string
-				v    any
-			}{{"learning rate", "lr", s.LR}, {"momentum", "momentum", s.Momentum}, {"damping", "lambda", s.Lambda},
-				{"statistics decay", "stats-decay", s.StatsDecay}, {"KL clip", "kl-clip", s.KLClip},
+			return s.constructorError(err, "precond: ", []errorWord{{"learning rate", "lr", s.LR}, {"momentum", "momentum", s.Momentum},
+				{"damping", "lambda", s.Lambda}, {"statistics decay", "stats-decay", s.StatsDecay}, {"KL clip", "kl-clip", s.KLClip},
 				{"statistics interval", "stats-every", s.StatsEvery}, {"refresh interval", "inv-every", s.InvEvery},
 				{"Fisher", "fisher", s.Fisher}, {"betas", "beta1", s.Beta1}, {"epsilon", "eps", s.Eps},
-				{"block size", "block", s.Block}, {"grafting", "graft", s.Graft}} {
-				if strings.Contains(err.Error(), kv.word) {
-					key, value = kv.key, kv.v
-					break
-				}
-			}
-			return bad(key, value, strings.TrimPrefix(err.Error(), "precond: "))
+				{"block size", "block", s.Block}, {"grafting", "graft", s.Graft}})
 		}
 	}
 	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {
@@ -307,6 +285,26 @@ func (s Spec) Check(data *models.MNIST) error {
 		return bad("epochs", s.Epochs, fmt.Sprintf("%.3g steps in all: more than a run counts (2³¹)", steps))
 	}
 	return nil
+}
+
+// errorWord maps a word of an optimizer constructor's error to the setting (key, value) it is
+// about.
+type errorWord struct {
+	word, key string
+	value     any
+}
+
+// constructorError turns an optimizer constructor's error into a *SettingError naming the first
+// setting whose word the message contains (else "opt"), without the package prefix.
+func (s Spec) constructorError(err error, prefix string, words []errorWord) error {
+	key, value := "opt", any(s.Optimizer)
+	for _, w := range words {
+		if strings.Contains(err.Error(), w.word) {
+			key, value = w.key, w.value
+			break
+		}
+	}
+	return &SettingError{Key: key, Value: value, Problem: strings.TrimPrefix(err.Error(), prefix)}
 }
 
 // hyper returns s's first-order hyperparameters.
