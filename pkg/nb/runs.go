@@ -14,7 +14,7 @@ import (
 // Outcomes.
 func RunExperiments(name string, exps []runs.Experiment) []runs.Outcome {
 	data := Must(models.LoadDefaultMNIST())
-	outs := runs.RunExperiments(backend.MustDefault(), data, exps, os.Stdout)
+	outs := runs.RunExperiments(backend.MustDefault(), data, exps, os.Stdout, ExperimentProgress())
 	Check(runs.SaveOutcomes(Saved(name+".gob"), outs))
 	return outs
 }

@@ -56,12 +56,17 @@ func (o Outcome) Last() Row {
 
 // RunExperiments trains each experiment in turn on backend b and returns their outcomes in the
 // same order. A run that stops early does not stop the others. If log is not nil, it gets one
-// line per finished run.
-func RunExperiments(b compute.Backend, data *models.MNIST, exps []Experiment, log io.Writer) []Outcome {
+// line per finished run; if report is not nil, each run's progress (Options.Report) with the
+// experiment's name.
+func RunExperiments(b compute.Backend, data *models.MNIST, exps []Experiment, log io.Writer, report func(name string, p Progress)) []Outcome {
 	outs := make([]Outcome, len(exps))
 	for i, e := range exps {
 		start := time.Now()
-		res, err := Train(b, data, e.Spec, Options{})
+		var opts Options
+		if report != nil {
+			opts.Report = func(p Progress) { report(e.Name, p) }
+		}
+		res, err := Train(b, data, e.Spec, opts)
 		o := Outcome{Experiment: e, Result: res, Err: err, Wall: time.Since(start)}
 		if res != nil {
 			o.Steps = int(optimizer.GetGlobalStep(res.Store))

@@ -129,10 +129,17 @@ func TestRunExperiments(t *testing.T) {
 	base := Spec{Model: "mlp", FixedN: 64, Epochs: 6, EvalEvery: 1, EvalN: 100, Seed: 1}
 	diverge := withOptimizer(base, "sgd", 1e12, 1, lbfgs.GammaNewest)
 	var log strings.Builder
+	last := map[string]Progress{}
 	outs := RunExperiments(backend.MustDefault(), data, []Experiment{
 		{"SGD, lr 1e12", diverge},
 		{"L-BFGS", withOptimizer(base, "lbfgs", 0.1, 1, lbfgs.GammaNewest)},
-	}, &log)
+	}, &log, func(name string, p Progress) { last[name] = p })
+	if p := last["L-BFGS"]; !p.Done || p.Step != 6 || p.Total != 6 || p.Accuracy != outs[1].Result.Final().TestAccur {
+		t.Errorf("L-BFGS's last progress report %+v, want Done at step 6 of 6 with the final accuracy", p)
+	}
+	if p := last["SGD, lr 1e12"]; !p.Done || p.Step != outs[0].Steps {
+		t.Errorf("the diverged run's last progress report %+v, want Done at step %d", p, outs[0].Steps)
+	}
 	if len(outs) != 2 || !outs[0].Failed() || outs[0].Steps < 1 || outs[1].Failed() || outs[1].Steps != 6 {
 		t.Fatalf("outcomes: %+v\n%s", outs, log.String())
 	}

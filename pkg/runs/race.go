@@ -99,7 +99,10 @@ type Race struct {
 	CheckpointEvery int
 	Stop            <-chan struct{}
 	Progress        bool
-	Log             io.Writer
+	// Report, if not nil, receives each run's state as Options.Report does, with its
+	// contender's label and seed.
+	Report func(label string, seed uint64, p Progress)
+	Log    io.Writer
 }
 
 // RaceRun is one contender's run with one seed.
@@ -298,6 +301,9 @@ func (r Race) runOne(b compute.Backend, data *models.MNIST, c Contender, s uint6
 	spec := r.spec(c, s)
 	opts := Options{EvalAt: raceEvalAt(r.Target), Until: func(row Row) bool { return row.TestAccur >= r.Target },
 		Stop: r.Stop, Progress: r.Progress, Log: r.Log, TimeLimit: time.Duration(r.MaxSeconds * float64(time.Second))}
+	if r.Report != nil {
+		opts.Report = func(p Progress) { r.Report(c.Label, s, p) }
+	}
 	var resultPath string
 	if r.Dir != "" {
 		base := filepath.Join(r.Dir, dirName(c.Label), fmt.Sprintf("seed-%d", s))

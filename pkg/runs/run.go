@@ -64,6 +64,22 @@ var (
 	errReached = errors.New("runs: Until reached")
 )
 
+// Progress is a run's state, for Options.Report.
+type Progress struct {
+	// Step is the number of steps taken (a resumed run's earlier ones included), Total the run's
+	// length in steps.
+	Step, Total int
+	// Loss is the last step's training loss, Seconds the training time so far.
+	Loss, Seconds float64
+	// Accuracy is the last evaluation's test accuracy.
+	Accuracy float64
+	// Done marks the last report of the run (ended, stopped, or failed).
+	Done bool
+}
+
+// reportEvery is the interval between two Options.Report calls during a run.
+const reportEvery = time.Second
+
 // Final returns the last row.
 func (r *Result) Final() Row { return r.Rows[len(r.Rows)-1] }
 
@@ -111,6 +127,8 @@ type run struct {
 
 	// firstStep is the clock's reading after the run's (or the resumed run's) first step.
 	firstStep float64
+	// lastReport is when Options.Report was last called.
+	lastReport time.Time
 
 	store *model.Store
 	dir   *Dir
@@ -292,6 +310,9 @@ func (r *run) checkpoint() error {
 // evaluates, checkpoints or stops when due. The clock is paused meanwhile.
 func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	r.res.Steps = step
+	if r.opts.Report != nil && time.Since(r.lastReport) >= reportEvery {
+		r.report(loss, false)
+	}
 	select {
 	case lastStep <- step:
 	default:
@@ -338,8 +359,24 @@ func (r *run) onStep(step int, loss float64, lastStep chan<- int) error {
 	return nil
 }
 
+// report calls Options.Report with the run's state.
+func (r *run) report(loss float64, done bool) {
+	p := Progress{Step: r.res.Steps, Total: r.total, Loss: loss, Seconds: r.clock.Seconds(), Accuracy: math.NaN(), Done: done}
+	if n := len(r.res.Rows); n > 0 {
+		p.Accuracy = r.res.Rows[n-1].TestAccur
+		if math.IsNaN(loss) {
+			p.Loss = r.res.Rows[n-1].TrainLoss
+		}
+	}
+	r.opts.Report(p)
+	r.lastReport = time.Now()
+}
+
 // train evaluates at step 0 (a new run), then runs GoMLX's training loop to the end.
 func (r *run) train() error {
+	if r.opts.Report != nil {
+		defer func() { r.report(math.NaN(), true) }()
+	}
 	if err := r.writeMetrics(); err != nil { // a resumed run: exactly the rows up to its checkpoint
 		return err
 	}

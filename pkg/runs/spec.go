@@ -133,6 +133,9 @@ type Options struct {
 	Until func(Row) bool
 	// Progress shows GoMLX's progress bar (on stdout, or in the notebook).
 	Progress bool
+	// Report, if not nil, receives the run's state about once a second and after its last step
+	// (Done): for a progress line that a notebook updates in place (nb.ProgressLine).
+	Report func(Progress)
 	// Log receives status lines (resume point, stall warnings). If nil, none.
 	Log io.Writer
 	// StallAfter: if no step finishes for this long, Log gets a warning, again every StallAfter
