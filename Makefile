@@ -18,7 +18,7 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak chaos clean
+.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak chaos e2e clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH"
 	@echo "make soak    long-run soak tests"
 	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
+	@echo "make e2e     every notebook run in headless Chromium (Notebook server, QUICK=1) and the site's links followed; screenshots in build/e2e/"
 	@echo "make setup   install/verify the toolchain only (scripts/setup)"
 	@echo "make clean   remove site/"
 
@@ -73,6 +74,9 @@ CHAOS_KILLS ?= 20
 CHAOS_INTS ?= 5
 chaos: setup
 	$(ENV) QNLAB_CHAOS_KILLS=$(CHAOS_KILLS) QNLAB_CHAOS_INTS=$(CHAOS_INTS) go test -count=1 -v -run '^TestChaos$$' ./cmd/qnlab
+
+e2e: setup
+	$(CURDIR)/scripts/e2e/run
 
 clean:
 	rm -rf $(CURDIR)/site $(CURDIR)/build
