@@ -1,6 +1,6 @@
 # qnlab — the two commands that set everything up on a fresh machine:
 #   make html   render the course (notebooks → site/index.html and one page per notebook)
-#   make test   go vet, go test, and every notebook executed in QUICK=1 mode and checked
+#   make test   go vet, go test, every notebook executed in QUICK=1 mode and checked, then in Chromium
 # Both run scripts/setup first (idempotent: ~1 s once the toolchain is installed).
 
 SHELL := /bin/bash
@@ -18,11 +18,11 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick bench soak chaos e2e clean
+.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick e2e-quick bench soak chaos e2e clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
-	@echo "make test    go vet + go test + every notebook in QUICK=1 mode, checked"
+	@echo "make test    go vet + go test + every notebook in QUICK=1 mode, checked, and then run in headless Chromium (make e2e)"
 	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH"
 	@echo "make soak    long-run soak tests"
 	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
@@ -36,7 +36,7 @@ setup:
 html: setup
 	$(CURDIR)/scripts/render --out $(CURDIR)/site
 
-test: setup vet gotest xla-build nbcheck-selfcheck notebooks-quick
+test: setup vet gotest xla-build nbcheck-selfcheck notebooks-quick e2e-quick
 
 vet: setup
 	$(ENV) go vet $(PKGS)
@@ -55,11 +55,15 @@ nbcheck-selfcheck: setup
 	if [ $$rc -ne 1 ]; then echo "nbcheck self-check: exit $$rc on a failing notebook, want 1" >&2; exit 1; fi; \
 	echo "nbcheck self-check: ok (a failing notebook makes it exit 1)"
 
-# Every notebook executed with QUICK=1 into a temporary directory and checked (kept on failure).
+# Every notebook executed with QUICK=1 into build/quick-site and checked (with the site's links).
 notebooks-quick: setup
-	@out=$$(mktemp -d -t qnlab-notebooks.XXXXXX); \
-	if $(CURDIR)/scripts/render --quick --out "$$out"; then rm -rf "$$out"; \
-	else echo "notebooks: executed notebooks and logs kept in $$out/executed" >&2; exit 1; fi
+	@rm -rf $(CURDIR)/build/quick-site
+	@$(CURDIR)/scripts/render --quick --out $(CURDIR)/build/quick-site || \
+	{ echo "notebooks: executed notebooks and logs kept in build/quick-site/executed" >&2; exit 1; }
+
+# The browser check (scripts/e2e/run) on the site notebooks-quick rendered.
+e2e-quick: notebooks-quick
+	E2E_SITE=$(CURDIR)/build/quick-site $(CURDIR)/scripts/e2e/run
 
 bench: setup
 	$(ENV) go test -run '^$$' -bench . $(PKGS)
