@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"sort"
+	"qnlab/internal/trainvars"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -306,22 +306,12 @@ func (o *lbfgsOptimizer) UpdateGraphWithGradients(scope *model.Scope, grads []*N
 // depend on the order the store created the variables in (a store restored from a checkpoint
 // creates them in another order than a model's first run).
 func trainable(scope *model.Scope, g *Graph, grads []*Node) ([]*model.Variable, []*Node) {
-	var vars []*model.Variable
-	for v := range scope.IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			vars = append(vars, v)
-		}
-	}
+	vars := trainvars.Used(scope, g)
 	if len(vars) != len(grads) {
 		panic(fmt.Errorf("lbfgs: %d gradients for %d trainable variables", len(grads), len(vars)))
 	}
-	order := make([]int, len(vars))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(a, b int) bool { return vars[order[a]].Path() < vars[order[b]].Path() })
 	sortedVars, sortedGrads := make([]*model.Variable, len(vars)), make([]*Node, len(vars))
-	for i, k := range order {
+	for i, k := range trainvars.ByPath(vars) {
 		sortedVars[i], sortedGrads[i] = vars[k], grads[k]
 	}
 	return sortedVars, sortedGrads
@@ -329,16 +319,10 @@ func trainable(scope *model.Scope, g *Graph, grads []*Node) ([]*model.Variable, 
 
 // usedTrainableVars returns the trainable variables used by g, ordered by path (as trainable).
 func usedTrainableVars(scope *model.Scope, g *Graph) []*model.Variable {
-	var vars []*model.Variable
-	for v := range scope.IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			vars = append(vars, v)
-		}
-	}
+	vars := trainvars.UsedByPath(scope, g)
 	if len(vars) == 0 {
 		panic(errors.New("lbfgs: no trainable variables"))
 	}
-	sort.Slice(vars, func(a, b int) bool { return vars[a].Path() < vars[b].Path() })
 	return vars
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"qnlab/internal/trainvars"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -195,14 +195,7 @@ func (h *HVP) findVariables(set *Set) error {
 
 // usedTrainable returns the trainable variables of store that graph g uses, sorted by path.
 func usedTrainable(store *model.Store, g *Graph) []*model.Variable {
-	var vars []*model.Variable
-	for v := range store.IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			vars = append(vars, v)
-		}
-	}
-	sort.Slice(vars, func(a, b int) bool { return vars[a].Path() < vars[b].Path() })
-	return vars
+	return trainvars.UsedByPath(store, g)
 }
 
 // lossAndParams builds the summed loss of a batch and returns it with the parameter nodes, in

@@ -65,27 +65,16 @@ func NaturalGradientCheck(b compute.Backend, n, in, out int, seed uint64) (kfacS
 		}
 		return nil
 	}
-	read := func(path string) ([]float64, error) {
-		v := store.GetVariable(path)
-		if v == nil {
-			return nil, fmt.Errorf("precond: no variable %s", path)
-		}
-		t, err := v.Value()
-		if err != nil {
-			return nil, err
-		}
-		return float64s(t)
-	}
 	if err := step(0); err != nil {
 		return nil, nil, err
 	}
-	w1, err1 := read("/fc/weights")
-	b1, err2 := read("/fc/biases")
+	w1, err1 := readVar(store, "/fc/weights")
+	b1, err2 := readVar(store, "/fc/biases")
 	if err := errors.Join(err1, err2, step(1)); err != nil {
 		return nil, nil, err
 	}
-	w2, err1 := read("/fc/weights")
-	b2, err2 := read("/fc/biases")
+	w2, err1 := readVar(store, "/fc/weights")
+	b2, err2 := readVar(store, "/fc/biases")
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, nil, err
 	}

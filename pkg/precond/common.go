@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
+	"qnlab/internal/trainvars"
 	"qnlab/pkg/models"
 )
 
@@ -84,24 +85,18 @@ func logitsOf(scope *model.Scope, g *Graph) *Node {
 // fresh ones. The refresh time counts as training time.
 func Attach(loop *train.Loop, opt Optimizer) {
 	loop.OnStep("precond-refresh", -1, func(loop *train.Loop, _ []*tensors.Tensor) error {
-		store := loop.Trainer.Store()
-		step := int(optimizer.GetGlobalStep(store))
+		step := loop.LoopStep + 1 // the step just taken, counted from the store's global step
 		if !opt.Due(step) {
 			return nil
 		}
-		return opt.Refresh(store, step)
+		return opt.Refresh(loop.Trainer.Store(), step)
 	})
 }
 
 // gradients returns the gradient of loss for each trainable variable g uses.
 func gradients(scope *model.Scope, g *Graph, loss *Node) map[*model.Variable]*Node {
 	grads := scope.BuildTrainableVariablesGradientsGraph(loss)
-	var vars []*model.Variable
-	for v := range scope.IterVariables() {
-		if v.Trainable && v.InUseByGraph(g) {
-			vars = append(vars, v)
-		}
-	}
+	vars := trainvars.Used(scope, g)
 	if len(vars) != len(grads) {
 		panic(fmt.Errorf("precond: %d gradients for %d trainable variables", len(grads), len(vars)))
 	}

@@ -120,17 +120,17 @@ func writeScalar(v *model.Variable, x float64) error {
 	return v.SetValue(tensors.FromScalar(x))
 }
 
-// readScalar returns the scalar variable v's value.
-func readScalar(v *model.Variable) (float64, error) {
+// readVar returns the values of the store's variable at path (float32 or float64) in float64.
+func readVar(store *model.Store, path string) ([]float64, error) {
+	v := store.GetVariable(path)
+	if v == nil {
+		return nil, fmt.Errorf("precond: no variable %s", path)
+	}
 	t, err := v.Value()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	f, err := float64s(t)
-	if err != nil || len(f) != 1 {
-		return 0, fmt.Errorf("precond: %s is not a float scalar", v.Path())
-	}
-	return f[0], nil
+	return float64s(t)
 }
 
 // dampedInverse returns (S + d·I)⁻¹ by a Cholesky factorisation (S symmetric positive

@@ -9,24 +9,10 @@ import (
 	"qnlab/pkg/backend"
 )
 
-// linearLayer and squaredLoss are the checks' least-squares model, for the tests.
-var (
-	linearLayer = LinearModel
-	squaredLoss = SquaredLoss
-)
-
-// readFlat returns a variable's values.
+// readFlat returns a variable's values (readVar, failing the test on an error).
 func readFlat(t *testing.T, store *model.Store, path string) []float64 {
 	t.Helper()
-	v := store.GetVariable(path)
-	if v == nil {
-		t.Fatalf("no variable %s", path)
-	}
-	val, err := v.Value()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := float64s(val)
+	f, err := readVar(store, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestShampooStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := models.NewStore(4)
-	trainer := train.NewTrainer(b, store, opt.ModelFn(linearLayer(out)), squaredLoss, opt, nil, nil)
+	trainer := train.NewTrainer(b, store, opt.ModelFn(LinearModel(out)), SquaredLoss, opt, nil, nil)
 	step := func() {
 		batch := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(xs, n, in)},
 			Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(ys, n, out)}}

@@ -388,16 +388,19 @@ func (r *run) train() error {
 	if r.stopped() {
 		return ErrInterrupted
 	}
-	trainer := train.NewTrainer(r.b, r.store, r.modelFn, models.TrainerLoss, r.opt, nil, nil)
-	var data train.Dataset = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start}
+	var trainer *train.Trainer
+	var data train.Dataset
 	pc, isPrecond := r.opt.(precond.Optimizer)
-	if isPrecond {
-		trainer = train.NewTrainer(r.b, r.store, pc.ModelFn(r.modelFn), models.TrainerLoss, r.opt, nil, nil)
-		data = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start, spec: pc.SpecAt}
-	}
-	if r.sq != nil {
+	switch {
+	case r.sq != nil:
 		trainer = train.NewTrainer(r.b, r.store, r.sq.ModelFn(models.ExampleLoss(r.modelFn)), nil, r.opt, nil, nil)
 		data = &windowStream{b: r.batcher, lay: r.sq.Layout(), seed: r.spec.Seed, next: r.start}
+	case isPrecond:
+		trainer = train.NewTrainer(r.b, r.store, pc.ModelFn(r.modelFn), models.TrainerLoss, r.opt, nil, nil)
+		data = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start, spec: pc.SpecAt}
+	default:
+		trainer = train.NewTrainer(r.b, r.store, r.modelFn, models.TrainerLoss, r.opt, nil, nil)
+		data = &stream{b: r.batcher, inner: r.spec.Inner, next: r.start}
 	}
 	loop := train.NewLoop(trainer)
 	if isPrecond {
