@@ -1,6 +1,7 @@
 # qnlab — the two commands that set everything up on a fresh machine:
 #   make html   render the course (notebooks → site/index.html and one page per notebook)
-#   make test   go vet, go test, every notebook executed in QUICK=1 mode and checked, then in Chromium
+#   make test   go vet, go test, the Docker steps (shellcheck, run where no Docker is needed), every
+#               notebook executed in QUICK=1 mode and checked, then in Chromium
 # Both run scripts/setup first (idempotent: ~1 s once the toolchain is installed).
 
 SHELL := /bin/bash
@@ -18,11 +19,11 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest xla-build nbcheck-selfcheck notebooks-quick e2e-quick bench soak chaos e2e clean
+.PHONY: help setup html test vet gotest xla-build docker-check nbcheck-selfcheck notebooks-quick e2e-quick bench soak chaos e2e clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
-	@echo "make test    go vet + go test + every notebook in QUICK=1 mode, checked, and then run in headless Chromium (make e2e)"
+	@echo "make test    go vet + go test + the Docker steps (scripts/docker-check) + every notebook in QUICK=1 mode, checked, and then run in headless Chromium (make e2e)"
 	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH"
 	@echo "make soak    long-run soak tests"
 	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
@@ -36,7 +37,7 @@ setup:
 html: setup
 	$(CURDIR)/scripts/render --out $(CURDIR)/site
 
-test: setup vet gotest xla-build nbcheck-selfcheck notebooks-quick e2e-quick
+test: setup vet gotest xla-build docker-check nbcheck-selfcheck notebooks-quick e2e-quick
 
 vet: setup
 	$(ENV) go vet $(PKGS)
@@ -47,6 +48,11 @@ gotest: setup
 # The XLA backend (cgo, for GPUs) compiles only under -tags xla: keep that build compiling.
 xla-build: setup
 	$(ENV) CGO_ENABLED=1 go build -tags xla -o /dev/null ./cmd/qnlab
+
+# The Docker images without a Docker engine: shellcheck on their steps, and the steps that need
+# no Docker and no PyPI run into a scratch HOME (go test ./docker checks the Dockerfiles).
+docker-check: setup
+	$(CURDIR)/scripts/docker-check
 
 # The checker must be able to fail: run it on a notebook with failing cells, expect exit 1.
 nbcheck-selfcheck: setup
