@@ -32,6 +32,9 @@ type minimizeOutput struct {
 	Evals      int       `json:"evals"`
 	Status     string    `json:"status"`
 	X          []float64 `json:"x"`
+	// Where the objective and the directions ran: "host" or "graph" ("auto": not reported).
+	Objective string `json:"objective_on"`
+	Direction string `json:"direction_on"`
 }
 
 func runMinimize(args []string, stdout, stderr io.Writer) error {
@@ -48,8 +51,13 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "if not 0, perturb the start by N(0, 1) noise drawn with this seed")
 	asJSON := fs.Bool("json", false, "print the result as one JSON line, last")
 	tracePath := fs.String("trace", "", "write the per-iteration trace (k,f,gnorm,step,evals) to this CSV file")
+	pathFlag := fs.String("path", "auto", "where the objective and the L-BFGS directions run: host (plain Go), graph (the backend) or auto (host up to "+fmt.Sprint(backend.HostMaxDim)+" numbers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	path, err := backend.ParsePath(*pathFlag)
+	if err != nil {
+		return badInput("-path %q: want auto, graph or host", *pathFlag)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -58,7 +66,7 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	var meth lbfgs.Method
 	switch *method {
 	case "lbfgs":
-		meth.Direction = &lbfgs.LBFGS{M: *m}
+		meth.Direction = &lbfgs.LBFGS{M: *m, Path: path}
 	case "gd":
 		meth.Direction = lbfgs.GradientDescent{}
 	default:
@@ -141,6 +149,9 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := eval.SetPath(path); err != nil {
+		return err
+	}
 	res, err := lbfgs.Minimize(eval, x0, meth, s)
 	if errors.Is(err, lbfgs.ErrBadStart) { // bad input: x0, f(x0) or ∇f(x0) not finite
 		where := "-x0"
@@ -165,7 +176,8 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *asJSON {
-		out, err := json.Marshal(minimizeOutput{res.F, res.GradNorm, res.Iterations, res.Evaluations, res.Status.String(), res.X})
+		out, err := json.Marshal(minimizeOutput{res.F, res.GradNorm, res.Iterations, res.Evaluations, res.Status.String(), res.X,
+			res.ObjectiveRunsOn.String(), res.DirectionRunsOn.String()})
 		if err != nil {
 			return fmt.Errorf("result not representable in JSON (f=%g): %w", res.F, err)
 		}
@@ -173,8 +185,12 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "status %s after %d iterations, %d evaluations: f = %.6g, ‖∇f‖∞ = %.3g\n",
-			res.Status, res.Iterations, res.Evaluations, res.F, res.GradNorm)
+		where := fmt.Sprintf("objective on the %v", res.ObjectiveRunsOn)
+		if res.DirectionRunsOn != backend.Auto {
+			where += fmt.Sprintf(", directions on the %v", res.DirectionRunsOn)
+		}
+		fmt.Fprintf(stdout, "status %s after %d iterations, %d evaluations: f = %.6g, ‖∇f‖∞ = %.3g (%s)\n",
+			res.Status, res.Iterations, res.Evaluations, res.F, res.GradNorm, where)
 	}
 	if failed(res.Status) {
 		return fmt.Errorf("run failed: %s after %d iterations (f = %.6g, ‖∇f‖∞ = %.3g > -tol %g)",

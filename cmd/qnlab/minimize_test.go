@@ -43,6 +43,39 @@ func TestMinimizeRosenbrock100(t *testing.T) {
 	}
 }
 
+// TestMinimizePaths: -path graph and -path host both solve Rosenbrock n = 100 to the same
+// minimiser within scipy's evaluation count, and the result says where each part ran.
+func TestMinimizePaths(t *testing.T) {
+	outs := map[string]minimizeOutput{}
+	for _, path := range []string{"graph", "host", "auto"} {
+		code, stdout, stderr := runCLI("minimize", "-func", "rosenbrock", "-dim", "100", "-json", "-path", path)
+		if code != 0 {
+			t.Fatalf("-path %s: exit %d: %s", path, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		var out minimizeOutput
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil {
+			t.Fatal(err)
+		}
+		want := path
+		if path == "auto" {
+			want = "host" // n = 100 is small
+		}
+		if out.Objective != want || out.Direction != want {
+			t.Errorf("-path %s: objective on %q, directions on %q, want %q", path, out.Objective, out.Direction, want)
+		}
+		if out.Status != "gradient threshold" || out.Evals > 635 || !(out.F <= 1e-12) {
+			t.Errorf("-path %s: %s after %d evaluations, f = %g", path, out.Status, out.Evals, out.F)
+		}
+		outs[path] = out
+	}
+	for i, x := range outs["host"].X {
+		if d := x - outs["graph"].X[i]; d > 1e-6 || d < -1e-6 {
+			t.Errorf("x[%d]: host %g, graph %g", i, x, outs["graph"].X[i])
+		}
+	}
+}
+
 // TestMinimizeBadInputExitsTwo: every bad flag value, start or output path exits 2 with one
 // line naming it, before the run (nothing on stdout).
 func TestMinimizeBadInputExitsTwo(t *testing.T) {
@@ -58,6 +91,7 @@ func TestMinimizeBadInputExitsTwo(t *testing.T) {
 		{[]string{"-x0", "1,abc"}, "not a number"},
 		{[]string{"-method", "newton"}, "-method"},
 		{[]string{"-linesearch", "exact"}, "-linesearch"},
+		{[]string{"-path", "gpu"}, "-path"},
 		{[]string{"-linesearch", "fixed", "-lr", "0"}, "-lr"},
 		{[]string{"-m", "0"}, "-m"},
 		{[]string{"-tol", "-1"}, "-tol"},

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
+	"slices"
 	"text/tabwriter"
 	"time"
 
 	"gonum.org/v1/gonum/optimize"
 
+	"qnlab/pkg/backend"
 	"qnlab/pkg/directions"
 	"qnlab/pkg/funcs"
 	"qnlab/pkg/lbfgs"
@@ -46,11 +47,15 @@ type MGHSettings struct {
 	MaxIterations int
 	// Repeats is how often each run is timed (the median is reported). If 0, it will be 3.
 	Repeats int
+	// Path is where qnlab's L-BFGS directions run (lbfgs.LBFGS.Path; gonum's functions always
+	// run on the host). The zero value is backend.Auto.
+	Path backend.Path
 }
 
 // MGH runs qnlab's method (strong Wolfe line search) and gonum's (its default More–Thuente line
 // search, also c1 = 1e-4; c2 = 0.9, or 0.1 for CG) with the same history size and the same
-// stopping test on every problem of funcs.MGH(), in one process, one problem after the other.
+// stopping test on every problem of funcs.MGH(), in one process, one problem after the other,
+// the two alternating within each problem's repeats.
 // gonum's own convergence test on f is switched off so both stop on ‖∇f‖∞ alone.
 func MGH(s MGHSettings) ([]MGHRow, error) {
 	if s.Method == "" {
@@ -75,10 +80,9 @@ func MGH(s MGHSettings) ([]MGHRow, error) {
 	for _, p := range funcs.MGH() {
 		row := MGHRow{Problem: p.String()}
 		var err error
-		if row.QNLab, err = timed(s.Repeats, func() (Run, error) { return runQNLab(p, s) }); err != nil {
-			return nil, fmt.Errorf("bench: %s: %w", p, err)
-		}
-		if row.Gonum, err = timed(s.Repeats, func() (Run, error) { return runGonum(p, s) }); err != nil {
+		row.QNLab, row.Gonum, err = timedPair(s.Repeats,
+			func() (Run, error) { return runQNLab(p, s) }, func() (Run, error) { return runGonum(p, s) })
+		if err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", p, err)
 		}
 		rows = append(rows, row)
@@ -86,24 +90,35 @@ func MGH(s MGHSettings) ([]MGHRow, error) {
 	return rows, nil
 }
 
-// timed runs f repeats times; it returns the first run with the median wall time.
-func timed(repeats int, f func() (Run, error)) (Run, error) {
-	var first Run
-	ts := make([]time.Duration, repeats)
-	for i := range ts {
-		t0 := time.Now()
-		r, err := f()
-		ts[i] = time.Since(t0)
-		if err != nil {
-			return Run{}, err
-		}
-		if i == 0 {
-			first = r
+// timedPair runs a and b repeats times each, alternating (a first in even rounds, b first in
+// odd ones, so neither always runs on a warmer machine); it returns each one's first run with
+// its median wall time.
+func timedPair(repeats int, a, b func() (Run, error)) (Run, Run, error) {
+	var runs [2]Run
+	var ts [2][]time.Duration
+	fs := [2]func() (Run, error){a, b}
+	for i := range repeats {
+		for j := range 2 {
+			k := j
+			if i%2 == 1 {
+				k = 1 - j
+			}
+			t0 := time.Now()
+			r, err := fs[k]()
+			ts[k] = append(ts[k], time.Since(t0))
+			if err != nil {
+				return Run{}, Run{}, err
+			}
+			if i == 0 {
+				runs[k] = r
+			}
 		}
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
-	first.Time = ts[repeats/2]
-	return first, nil
+	for k := range 2 {
+		slices.Sort(ts[k])
+		runs[k].Time = ts[k][repeats/2]
+	}
+	return runs[0], runs[1], nil
 }
 
 // methods returns the qnlab and gonum sides of s.Method for dimension n.
@@ -111,7 +126,7 @@ func (s MGHSettings) methods(n int) (lbfgs.Method, optimize.Method, error) {
 	wolfe := lbfgs.Wolfe{}
 	switch s.Method {
 	case "", "lbfgs":
-		return lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M}, LineSearch: wolfe}, &optimize.LBFGS{Store: s.M}, nil
+		return lbfgs.Method{Direction: &lbfgs.LBFGS{M: s.M, Path: s.Path}, LineSearch: wolfe}, &optimize.LBFGS{Store: s.M}, nil
 	case "bfgs":
 		return lbfgs.Method{Direction: &directions.BFGS{}, LineSearch: wolfe}, &optimize.BFGS{}, nil
 	}

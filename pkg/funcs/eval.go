@@ -16,11 +16,13 @@ import (
 )
 
 // Evaluator evaluates a Func and its autodiff gradient from host slices in float64, on a graph
-// compiled once when the Evaluator is made. It is safe for concurrent use.
+// compiled once when the Evaluator is made, or by the Func's plain-Go Host version where it has
+// one and the problem is small (Path). It is safe for concurrent use.
 type Evaluator struct {
 	f     *Func
 	b     compute.Backend
 	exec  *graph.Exec
+	path  backend.Path // Graph or Host
 	evals atomic.Int64
 
 	hvpOnce sync.Once // HVP's graph, compiled on first use
@@ -50,8 +52,37 @@ func (f *Func) Evaluator(b compute.Backend) (*Evaluator, error) {
 	if _, err := exec.Compile(shapes.Make(dtypes.Float64, f.Dim)); err != nil {
 		return nil, fmt.Errorf("funcs: compiling %s and its gradient on %s: %w", f.Name, b.Name(), err)
 	}
-	return &Evaluator{f: f, b: b, exec: exec}, nil
+	e := &Evaluator{f: f, b: b, exec: exec}
+	if err := e.SetPath(backend.Auto); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
+
+// SetPath chooses where Eval runs: backend.Host (the Func's Host function), backend.Graph, or
+// backend.Auto (the default: the host if the Func has one and Dim ≤ backend.HostMaxDim). Set it
+// before the Evaluator is shared.
+func (e *Evaluator) SetPath(p backend.Path) error {
+	switch p {
+	case backend.Auto:
+		p = backend.Graph
+		if e.f.Host != nil {
+			p = backend.Auto.Resolve(e.f.Dim)
+		}
+	case backend.Host:
+		if e.f.Host == nil {
+			return fmt.Errorf("funcs: %s has no host version", e.f.Name)
+		}
+	case backend.Graph:
+	default:
+		return fmt.Errorf("funcs: unknown path %v", p)
+	}
+	e.path = p
+	return nil
+}
+
+// RunsOn is where Eval runs: backend.Host or backend.Graph.
+func (e *Evaluator) RunsOn() backend.Path { return e.path }
 
 // Func returns the function e evaluates.
 func (e *Evaluator) Func() *Func { return e.f }
@@ -66,6 +97,10 @@ func (e *Evaluator) Eval(x, grad []float64) (float64, error) {
 	}
 	if grad != nil && len(grad) != n {
 		return 0, fmt.Errorf("funcs: %s: grad has length %d, want %d", e.f.Name, len(grad), n)
+	}
+	if e.path == backend.Host {
+		e.evals.Add(1)
+		return e.f.Host(x, grad), nil
 	}
 	in := tensors.FromFlatDataAndDimensions(x, n) // copies x
 	out, err := e.exec.Call(in)

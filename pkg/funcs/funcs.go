@@ -21,6 +21,10 @@ type Func struct {
 	// same dtype. ∇f comes from graph.Gradient. It panics (GoMLX's convention in graph
 	// building) if x does not have shape [Dim].
 	Graph func(x *graph.Node) *graph.Node
+	// Host, if not nil, is the same function in plain Go: it returns f(x) and writes ∇f(x) into
+	// grad (a nil grad asks for f(x) only). Evaluator runs it instead of the graph on small
+	// problems (backend.HostMaxDim).
+	Host func(x, grad []float64) float64
 	// Minimizer is a global minimizer x* and Min = f(x*).
 	Minimizer []float64
 	Min       float64
@@ -57,6 +61,7 @@ func Rosenbrock(n int) (*Func, error) {
 			valley := graph.MulScalar(graph.Square(graph.Sub(tail, graph.Square(head))), 100)
 			return graph.ReduceAllSum(graph.Add(valley, graph.Square(graph.OneMinus(head))))
 		},
+		Host:      hostRosenbrock,
 		Minimizer: fill(n, 1),
 		Min:       0,
 		Start:     start,
@@ -85,6 +90,7 @@ func Rastrigin(n int) (*Func, error) {
 			ripple := graph.MulScalar(graph.Cos(graph.MulScalar(x, 2*math.Pi)), RastriginA)
 			return graph.AddScalar(graph.ReduceAllSum(graph.Sub(graph.Square(x), ripple)), RastriginA*float64(n))
 		},
+		Host:      hostRastrigin,
 		Minimizer: make([]float64, n),
 		Min:       0,
 		Start:     fill(n, 2.2),
@@ -119,6 +125,7 @@ func Beale() (*Func, error) {
 			}
 			return f
 		},
+		Host:      hostBeale,
 		Minimizer: []float64{3, 0.5},
 		Min:       0,
 		Start:     []float64{1, 1},
@@ -140,6 +147,7 @@ func Quad3() *Func {
 			checkShape("quad3", x, 3)
 			return graph.ReduceAllSum(graph.Mul(graph.Const(x.Graph(), castTo(w, x)), graph.Square(x)))
 		},
+		Host:      hostWeightedSquares(w),
 		Minimizer: make([]float64, 3),
 		Min:       0,
 		Start:     []float64{-2, -2, -2},
@@ -167,6 +175,7 @@ func Sphere(n int) (*Func, error) {
 			checkShape("sphere", x, n)
 			return graph.ReduceAllSum(graph.Square(x))
 		},
+		Host:      hostWeightedSquares(nil),
 		Minimizer: make([]float64, n),
 		Min:       0,
 		Start:     start,

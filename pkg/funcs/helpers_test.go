@@ -54,13 +54,18 @@ func gradCheck(f func([]float64) float64, x, g []float64, tol float64) (rel floa
 	return worst / scale, ok
 }
 
-// newEvaluator returns f's evaluator on the default backend or stops the test.
+// newEvaluator returns f's evaluator on the default backend, on the graph path, or stops the
+// test. The graph path, which the tests check against references; TestHostMatchesGraph holds the
+// host path to it.
 func newEvaluator(t *testing.T, f *Func, err error) *Evaluator {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 	e, err := f.Evaluator(backend.MustDefault())
+	if err == nil {
+		err = e.SetPath(backend.Graph)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/optimize/functions"
+
+	"qnlab/pkg/backend"
 )
 
 // Function is a function with a gradient evaluated on the host, as gonum's
@@ -31,6 +33,9 @@ type Problem struct {
 
 	evals atomic.Int64
 }
+
+// RunsOn reports that a Problem is evaluated on the host (gonum's Go code).
+func (p *Problem) RunsOn() backend.Path { return backend.Host }
 
 // String returns "Name/Dim".
 func (p *Problem) String() string { return fmt.Sprintf("%s/%d", p.Name, p.Dim) }

@@ -34,6 +34,7 @@ func Saddle() *Func {
 			v2 := graph.Square(coord(x, 1))
 			return graph.Add(graph.Square(u), graph.Sub(graph.MulScalar(graph.Square(v2), 0.25), graph.MulScalar(v2, 0.5)))
 		},
+		Host:      hostSaddle,
 		Minimizer: []float64{0, 1},
 		Min:       -0.25,
 		Start:     []float64{0.5, 0.1},
@@ -81,6 +82,7 @@ func Cliff() *Func {
 			wall := graph.MulScalar(graph.Logistic(graph.MulScalar(graph.AddScalar(graph.Square(u), -cliffC*cliffC), cliffK)), cliffH)
 			return graph.Add(bowl, wall)
 		},
+		Host:      hostCliff,
 		Minimizer: []float64{0, 0},
 		Min:       cliffH / (1 + math.Exp(cliffK*cliffC*cliffC)),
 		Start:     []float64{3, 1},
@@ -161,6 +163,7 @@ func Logistic2(loss string) (*Func, error) {
 			z := graph.Mul(w2, graph.Logistic(graph.Mul(w1, x)))
 			return graph.ReduceAllMean(perPoint(z, t))
 		},
+		Host:      hostLogistic2(loss == "mse"),
 		Minimizer: []float64{math.Log(ln3 / ln2), math.Log(6)},
 		Min:       minimum,
 		Start:     []float64{4, -6},

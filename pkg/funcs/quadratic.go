@@ -77,6 +77,7 @@ func Quadratic(A mat.Matrix, b []float64) (*Func, error) {
 			ax := graph.Einsum("ij,j->i", graph.ConstAs(x, rows), x)
 			return graph.Sub(graph.MulScalar(graph.DotProduct(x, ax), 0.5), graph.DotProduct(graph.ConstAs(x, bc), x))
 		},
+		Host:      hostQuadratic(sym, bc),
 		Minimizer: minimizer,
 		Min:       -0.5 * floats.Dot(b, minimizer),
 		Start:     make([]float64, n),

@@ -3,6 +3,8 @@ package lbfgs
 import (
 	"cmp"
 	"fmt"
+
+	"qnlab/pkg/backend"
 )
 
 // Direction computes Minimize's search directions (gonum's NextDirectioner idea): gradient
@@ -56,16 +58,22 @@ func (GradientDescent) UnitStep() bool { return false }
 func (GradientDescent) String() string { return "gradient descent" }
 
 // LBFGS is the L-BFGS direction p = −H_k·g (Nocedal & Wright 2006, Alg. 7.4 and 7.5): the two-loop
-// kernel over a History of the last M pairs; −g while the history is empty. The zero value is
-// ready: m = DefaultM, the default curvature test, the float64 kernel on backend.Default().
+// recursion over a History of the last M pairs, by the graph kernel or HostDirection; −g while
+// the history is empty. The zero value is ready: m = DefaultM, the default curvature test, the
+// host up to backend.HostMaxDim numbers and the float64 kernel on backend.Default() above.
 type LBFGS struct {
 	// M is the history size. If M is 0, it will be defaulted to DefaultM.
 	M int
-	// Kernel computes the directions. If Kernel is nil, a float64 kernel on backend.Default()
-	// is used.
+	// Kernel computes the directions on the graph path. If Kernel is nil, a float64 kernel on
+	// backend.Default() is used.
 	Kernel *Kernel
+	// Path is where the directions are computed: backend.Graph (Kernel), backend.Host
+	// (HostDirection, float64) or backend.Auto (the default): the graph if a Kernel is given,
+	// else the host up to backend.HostMaxDim numbers.
+	Path backend.Path
 
 	hist *History
+	path backend.Path // the path Init chose
 }
 
 // Init implements Direction: an empty history.
@@ -73,7 +81,18 @@ func (l *LBFGS) Init(x, g []float64) error {
 	if l.M < 0 {
 		return fmt.Errorf("lbfgs: history size m=%d is negative (0: the default)", l.M)
 	}
-	if l.Kernel == nil {
+	switch l.Path {
+	case backend.Auto:
+		l.path = backend.Graph
+		if l.Kernel == nil {
+			l.path = backend.Auto.Resolve(len(x))
+		}
+	case backend.Graph, backend.Host:
+		l.path = l.Path
+	default:
+		return fmt.Errorf("lbfgs: unknown path %v", l.Path)
+	}
+	if l.path == backend.Graph && l.Kernel == nil {
 		k, err := defaultKernel()
 		if err != nil {
 			return err
@@ -84,10 +103,18 @@ func (l *LBFGS) Init(x, g []float64) error {
 	return nil
 }
 
+// RunsOn is where the directions of the current run are computed: backend.Host or
+// backend.Graph (backend.Auto before Init).
+func (l *LBFGS) RunsOn() backend.Path { return l.path }
+
 // Next implements Direction: −H_k·g, or −g with no pairs.
 func (l *LBFGS) Next(x, g []float64) ([]float64, error) {
 	if l.hist.Len() == 0 {
 		return scaled(-1, g), nil
+	}
+	if l.path == backend.Host {
+		p, _ := HostDirection(l.hist, g)
+		return p, nil
 	}
 	p, _, err := l.Kernel.Direction(l.hist, g)
 	return p, err

@@ -125,7 +125,14 @@ type Result struct {
 	Restarts int
 	// Iterates holds the state after every iteration, x_0 first.
 	Iterates []Iteration
+	// DirectionRunsOn and ObjectiveRunsOn say where the directions and the objective were
+	// computed (backend.Host or backend.Graph), for those that say (a RunsOn method);
+	// backend.Auto for those that do not.
+	DirectionRunsOn, ObjectiveRunsOn backend.Path
 }
+
+// runsOn is implemented by Directions and Objectives that have a graph and a host path.
+type runsOn interface{ RunsOn() backend.Path }
 
 // ErrBadStart marks Minimize's errors for a start it cannot leave: x0, f(x0) or ∇f(x0) not
 // finite (bad input, as opposed to a failing objective).
@@ -180,6 +187,12 @@ func Minimize(f Objective, x0 []float64, m Method, s Settings) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Evaluations: 1}
+	if r, ok := dir.(runsOn); ok {
+		res.DirectionRunsOn = r.RunsOn()
+	}
+	if r, ok := f.(runsOn); ok {
+		res.ObjectiveRunsOn = r.RunsOn()
+	}
 	res.Iterates = append(res.Iterates, Iteration{F: fx, GradNorm: normInf(g), Evals: 1})
 	if s.RecordX {
 		res.Iterates[0].X = slices.Clone(x)
@@ -308,10 +321,15 @@ func defaultKernel() (*Kernel, error) {
 	return kernel64, kernelErr
 }
 
+// normInf is ‖v‖∞, NaN if v holds a NaN.
 func normInf(v []float64) float64 {
 	m := 0.0
 	for _, x := range v {
-		m = math.Max(m, math.Abs(x))
+		if a := math.Abs(x); a > m {
+			m = a
+		} else if x != x {
+			return math.NaN()
+		}
 	}
 	return m
 }

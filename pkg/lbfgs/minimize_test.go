@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"qnlab/pkg/backend"
 )
 
 // rosen is scipy's chained Rosenbrock Σ 100(x_{i+1} − x_i²)² + (1 − x_i)², written here on
@@ -51,24 +53,26 @@ func checkWolfe(t *testing.T, r Result) {
 	}
 }
 
-// TestRosenbrockWolfe: L-BFGS (m = 10, strong Wolfe) reaches ‖g‖∞ ≤ 1e-7 from the standard
+// TestRosenbrockWolfe: L-BFGS (m = 10, strong Wolfe; directions on the graph and on the host) reaches ‖g‖∞ ≤ 1e-7 from the standard
 // start, every step is a strong Wolfe step, and (n ≤ 100) it needs no more evaluations than
 // scipy's L-BFGS-B (m = 10) from the same start: 46, 94, 635.
 func TestRosenbrockWolfe(t *testing.T) {
 	scipy := map[int]int{2: 46, 10: 94, 100: 635}
 	for _, n := range []int{2, 10, 100, 1000} {
-		r, err := Minimize(ObjectiveFunc(rosen), rosenStart(n), Method{}, Settings{GradTol: 1e-7})
-		if err != nil {
-			t.Fatal(err)
+		for _, path := range []backend.Path{backend.Graph, backend.Host} {
+			r, err := Minimize(ObjectiveFunc(rosen), rosenStart(n), Method{Direction: &LBFGS{Path: path}}, Settings{GradTol: 1e-7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("n=%d %v: f=%.3g ‖g‖∞=%.3g iterations=%d evaluations=%d rejected=%d %v", n, path, r.F, r.GradNorm, r.Iterations, r.Evaluations, r.Rejected, r.Status)
+			if r.Status != GradientThreshold || r.GradNorm > 1e-7 {
+				t.Errorf("n=%d %v: stopped with %v at ‖g‖∞ = %g", n, path, r.Status, r.GradNorm)
+			}
+			if lim, ok := scipy[n]; ok && r.Evaluations > lim {
+				t.Errorf("n=%d %v: %d evaluations, scipy's L-BFGS-B needs %d", n, path, r.Evaluations, lim)
+			}
+			checkWolfe(t, r)
 		}
-		t.Logf("n=%d: f=%.3g ‖g‖∞=%.3g iterations=%d evaluations=%d rejected=%d %v", n, r.F, r.GradNorm, r.Iterations, r.Evaluations, r.Rejected, r.Status)
-		if r.Status != GradientThreshold || r.GradNorm > 1e-7 {
-			t.Errorf("n=%d: stopped with %v at ‖g‖∞ = %g", n, r.Status, r.GradNorm)
-		}
-		if lim, ok := scipy[n]; ok && r.Evaluations > lim {
-			t.Errorf("n=%d: %d evaluations, scipy's L-BFGS-B needs %d", n, r.Evaluations, lim)
-		}
-		checkWolfe(t, r)
 	}
 }
 

@@ -1,0 +1,52 @@
+package lbfgs
+
+import "gonum.org/v1/gonum/floats"
+
+// HostDirection returns d = −H_k·g and γ_k for the pairs in h by the two-loop recursion
+// (Nocedal & Wright 2006, Alg. 7.4) in plain Go: the same arithmetic as TwoLoop, with
+// ρ_i = 1/(y_iᵀs_i) and γ_k = s_{k-1}ᵀy_{k-1}/(y_{k-1}ᵀy_{k-1}) (eq. 7.20); d = −g and γ = 1
+// with no pairs. g must have the pairs' length.
+//
+// Written by hand because on a small problem a call of the graph kernel costs more than its
+// 4mn multiply-adds, and gonum's optimize.LBFGS keeps its own history, which cannot be given
+// ours. TestHostDirectionMatchesKernel holds it to the graph kernel.
+func HostDirection(h *History, g []float64) (d []float64, gamma float64) {
+	pairs := h.Pairs()
+	m := len(pairs)
+	q := make([]float64, len(g))
+	copy(q, g)
+	if m == 0 {
+		for i := range q {
+			q[i] = -q[i]
+		}
+		return q, 1
+	}
+	rho := make([]float64, m)
+	alpha := make([]float64, m)
+	for i, p := range pairs {
+		rho[i] = 1 / dot(p.Y, p.S)
+	}
+	// First loop, newest to oldest: α_i = ρ_i s_iᵀq; q ← q − α_i y_i.
+	for i := m - 1; i >= 0; i-- {
+		alpha[i] = rho[i] * dot(pairs[i].S, q)
+		axpy(-alpha[i], pairs[i].Y, q)
+	}
+	// r ← γ_k q.
+	newest := pairs[m-1]
+	gamma = dot(newest.S, newest.Y) / dot(newest.Y, newest.Y)
+	for i := range q {
+		q[i] *= gamma
+	}
+	// Second loop, oldest to newest: β = ρ_i y_iᵀr; r ← r + s_i(α_i − β).
+	for i := range m {
+		beta := rho[i] * dot(pairs[i].Y, q)
+		axpy(alpha[i]-beta, pairs[i].S, q)
+	}
+	for i := range q {
+		q[i] = -q[i]
+	}
+	return q, gamma
+}
+
+// axpy sets y ← a·x + y (gonum's assembly kernel, floats.AddScaled).
+func axpy(a float64, x, y []float64) { floats.AddScaled(y, a, x) }
