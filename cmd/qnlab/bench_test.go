@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,11 @@ func TestBenchCommandLine(t *testing.T) {
 		{[]string{"bench", "mgh", "-repeats", "1.5"}, 2, "-repeats"},
 		{[]string{"bench", "mgh", "extra"}, 2, "unexpected arguments"},
 		{[]string{"bench", "mgh", "-nosuch"}, 2, "-nosuch"},
+		{[]string{"bench", "speed", "-dims", "1"}, 2, "-dims \"1\": want integers ≥ 2"},
+		{[]string{"bench", "speed", "-dims", "2,x"}, 2, "-dims \"2,x\""},
+		{[]string{"bench", "speed", "-path", "gpu"}, 2, "-path \"gpu\": want auto, host or graph"},
+		{[]string{"bench", "speed", "-repeats", "0"}, 2, "-repeats 0: must be ≥ 1"},
+		{[]string{"bench", "speed", "-tol", "0"}, 2, "-tol 0: must be finite and > 0"},
 	} {
 		code, stdout, stderr := runCLI(c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || stdout != "" {
@@ -55,5 +61,32 @@ func TestBenchMGHRuns(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// TestBenchSpeedRuns: one small round against scipy (skipped where Debian's python3-scipy is
+// missing): the table has both contenders' evaluations and a ratio, and says where qnlab ran.
+func TestBenchSpeedRuns(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import scipy").Run(); err != nil {
+		t.Skip("no python3-scipy:", err)
+	}
+	code, stdout, stderr := runCLI("bench", "speed", "-dims", "2,20", "-repeats", "1", "-mgh=false")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"scipy 1.", "qnlab/scipy", "objective host, directions host"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	rows := 0
+	for _, line := range strings.Split(stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 3 && (f[0] == "2" || f[0] == "20") {
+			rows++
+		}
+	}
+	if rows != 2 {
+		t.Errorf("%d table rows, want 2:\n%s", rows, stdout)
 	}
 }

@@ -84,3 +84,26 @@ func TestRelErrMulVecMedianTime(t *testing.T) {
 		t.Errorf("MedianTime: %d calls, %v", calls, d)
 	}
 }
+
+func TestMemoComputesOncePerSession(t *testing.T) {
+	calls := 0
+	compute := func() map[string][]float64 { calls++; return map[string][]float64{"a": {1, 2.5}} }
+	t.Setenv("GONB_TMP_DIR", "")
+	Memo("x.gob", compute)
+	Memo("x.gob", compute)
+	if calls != 2 {
+		t.Errorf("outside a notebook: %d calls, want 2 (no caching)", calls)
+	}
+	t.Setenv("GONB_TMP_DIR", t.TempDir())
+	calls = 0
+	first := Memo("x.gob", compute)
+	second := Memo("x.gob", compute)
+	if calls != 1 || second["a"][1] != 2.5 || len(first) != 1 {
+		t.Errorf("in a session: %d calls, second read %v", calls, second)
+	}
+	t.Setenv("GONB_TMP_DIR", t.TempDir()) // a new session
+	Memo("x.gob", compute)
+	if calls != 2 {
+		t.Errorf("a new session did not recompute (%d calls)", calls)
+	}
+}
