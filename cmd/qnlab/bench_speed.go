@@ -208,9 +208,10 @@ func runBenchSpeed(args []string, stdout, stderr io.Writer) error {
 		qm, sm := median(qt), median(st)
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.1e\t%.1e\t%v\t%v\t%.2f\tobjective %v, directions %v\t\n", n, q.Evaluations, sr.NFev, q.Iterations, sr.NIt,
 			q.GradNorm, sr.GNorm, qm.Round(time.Microsecond), sm.Round(time.Microsecond), qm.Seconds()/sm.Seconds(), q.ObjectiveRunsOn, q.DirectionRunsOn)
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		fmt.Fprintf(stderr, "bench speed: n = %d done (qnlab %v, scipy %v)\n", n, qm.Round(time.Millisecond), sm.Round(time.Millisecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
 	}
 	if !*mgh {
 		return nil

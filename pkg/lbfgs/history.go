@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/floats"
-
 	"qnlab/internal/enum"
 )
 
@@ -161,7 +159,14 @@ func firstNonFinite(v []float64) int {
 	return -1
 }
 
-// dot is aᵀb by gonum's assembly kernel (floats.Dot: 6× a plain loop at n = 10⁴, measured).
-func dot(a, b []float64) float64 { return floats.Dot(a, b) }
+// dot is aᵀb summed in index order. Minimize, History and the graph path use it, so their
+// results do not depend on the host path's faster kernel (hostDot).
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
 
 func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
