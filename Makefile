@@ -19,7 +19,7 @@ endif
 
 PKGS ?= ./...
 
-.PHONY: help setup html test vet gotest xla-build docker-check nbcheck-selfcheck notebooks-quick e2e-quick bench soak chaos e2e clean
+.PHONY: help setup qnlab html test vet gotest xla-build docker-check nbcheck-selfcheck notebooks-quick e2e-quick bench soak chaos e2e clean
 
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
@@ -28,11 +28,16 @@ help:
 	@echo "make soak    long-run soak tests"
 	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
 	@echo "make e2e     every notebook run in headless Chromium (Notebook server, QUICK=1) and the site's links followed; screenshots in build/e2e/"
+	@echo "make qnlab   build ./qnlab, the headless CLI (the README's examples use it; the SIMD build on amd64)"
 	@echo "make setup   install/verify the toolchain only (scripts/setup)"
 	@echo "make clean   remove site/"
 
 setup:
 	@$(CURDIR)/scripts/setup
+
+# The CLI the README's examples run: built with GOEXPERIMENT=simd on amd64 (exported above).
+qnlab: setup
+	$(ENV) go build -o $(CURDIR)/qnlab ./cmd/qnlab
 
 html: setup
 	$(CURDIR)/scripts/render --out $(CURDIR)/site

@@ -66,8 +66,20 @@ func NewWithConfig(config string) (compute.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend: cannot create %q: %w", config, err)
 	}
+	if name == "go" && !SIMDBuild {
+		slowBuildOnce.Do(func() { fmt.Fprintln(os.Stderr, SlowBuildWarning) })
+	}
 	return b, nil
 }
+
+// SlowBuildWarning is printed once per process that creates the pure-Go backend in a binary
+// built without GOEXPERIMENT=simd on amd64. Measured on the development machine (2026-12-07,
+// `qnlab bench precond -opts adam -steps 20 -rounds 1`, the two builds alternated 3 times):
+// a SimpleCNN Adam step at batch 128 took 157–180 ms without it and 55–71 ms with it.
+const SlowBuildWarning = "qnlab: built without GOEXPERIMENT=simd, so the pure-Go backend's matmul runs without AVX2/AVX-512: " +
+	"a SimpleCNN training step measured ~2.9× slower (162 vs 56 ms); build with `make qnlab`, or GOEXPERIMENT=simd go build/run"
+
+var slowBuildOnce sync.Once
 
 var (
 	defaultOnce    sync.Once

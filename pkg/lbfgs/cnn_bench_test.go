@@ -23,7 +23,8 @@ import (
 // direction over m = 10 pairs, the step) for SimpleCNN's 206,922 float32 parameters, against one
 // forward+backward training step at batch 128, run alternately; it reports the medians (ms) and
 // the ratio update/step, for the two-loop recursion (the optimizer's default) and the compact
-// form. The update runs alone in its own graph on given gradients.
+// form. The update runs alone in its own graph on given gradients. It also times the update's
+// memory floor (newFloor) and reports update/floor.
 func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 	be := backend.MustDefault()
 	step := newCNNStepper(b)
@@ -86,6 +87,7 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 		return update
 	}
 	twoLoop, compact := newUpdate(false), newUpdate(true)
+	floor := newFloor(paramCount(grads[0]), 10) // the grads: params' buffers were donated by now
 	if os.Getenv("QNLAB_BENCH_UPDATE_ONLY") != "" {
 		b.ResetTimer()
 		for b.Loop() {
@@ -93,9 +95,9 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 		}
 		return
 	}
-	// Alternate the three, so that each median sees the same machine load.
-	var ts [3][]float64
-	fns := []func(){step, twoLoop, compact}
+	// Alternate the four, so that each median sees the same machine load.
+	var ts [4][]float64
+	fns := []func(){step, twoLoop, compact, floor}
 	b.ResetTimer()
 	for b.Loop() {
 		for i, fn := range fns {
@@ -104,12 +106,62 @@ func BenchmarkLBFGSUpdateVsStep(b *testing.B) {
 			ts[i] = append(ts[i], float64(time.Since(start).Microseconds())/1000)
 		}
 	}
-	stepMs, twoLoopMs, compactMs := medianOf(ts[0]), medianOf(ts[1]), medianOf(ts[2])
+	stepMs, twoLoopMs, compactMs, floorMs := medianOf(ts[0]), medianOf(ts[1]), medianOf(ts[2]), medianOf(ts[3])
 	b.ReportMetric(stepMs, "step-ms")
+	b.ReportMetric(floorMs, "floor-ms")
+	b.ReportMetric(twoLoopMs/floorMs, "update/floor")
 	b.ReportMetric(twoLoopMs, "update-ms")
 	b.ReportMetric(compactMs, "compact-update-ms")
 	b.ReportMetric(twoLoopMs/stepMs, "update/step")
 	b.ReportMetric(compactMs/stepMs, "compact-update/step")
+}
+
+func paramCount(params []*tensors.Tensor) int {
+	n := 0
+	for _, t := range params {
+		n += t.Shape().Size()
+	}
+	return n
+}
+
+// newFloor returns the update's memory floor for d float32 parameters and m pairs: the two-loop
+// recursion as plain Go loops over host slices, reading every s_i and y_i twice (a dot and an
+// axpy in each loop) as the update must, and nothing else (no pair, no history shift, no step).
+func newFloor(d, m int) func() {
+	s, y := make([][]float32, m), make([][]float32, m)
+	for i := range m {
+		s[i], y[i] = make([]float32, d), make([]float32, d)
+		for j := range d {
+			s[i][j] = float32((i+j)%13-6) * 1e-3
+			y[i][j] = float32((2*i+j)%11-5) * 1e-3
+		}
+	}
+	q := make([]float32, d)
+	alpha := make([]float32, m)
+	dot := func(a, b []float32) float32 {
+		var acc float32
+		for j := range a {
+			acc += a[j] * b[j]
+		}
+		return acc
+	}
+	axpy := func(a float32, x, y []float32) {
+		for j := range y {
+			y[j] += a * x[j]
+		}
+	}
+	return func() {
+		for j := range q {
+			q[j] = float32(j%7) * 1e-3
+		}
+		for i := m - 1; i >= 0; i-- {
+			alpha[i] = dot(s[i], q)
+			axpy(-alpha[i], y[i], q)
+		}
+		for i := range m {
+			axpy(alpha[i]-dot(y[i], q), s[i], q)
+		}
+	}
 }
 
 // firstBatch returns the first batch of 128 MNIST training images (seed 1).
