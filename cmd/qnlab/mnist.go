@@ -78,6 +78,7 @@ func runMNIST(args []string, stdout, stderr io.Writer) error {
 	fs.TextVar(&spec.Gamma, "gamma", lbfgs.GammaNewest, "L-BFGS γ: newest (correct) or paper (the seed code's slip)")
 	ls := fs.String("linesearch", "fixed", "L-BFGS step: fixed (the paper's lr·p)")
 	fs.Uint64Var(&spec.Seed, "seed", 1, "seed of the initial parameters and the batch order")
+	fs.StringVar(&spec.DType, "dtype", runs.DTypeFloat32, "dtype of the parameters, the data and the optimizer's state: float32 or float64")
 	fs.IntVar(&spec.EvalEvery, "eval-every", 0, "evaluate on the test set every N steps (0: at the start and the end)")
 	fs.IntVar(&spec.EvalN, "eval-n", 0, "evaluate on the first N test images (0: all 10,000)")
 	fs.IntVar(&spec.MaxSteps, "max-steps", 0, "stop after N optimizer steps in all (0: all epochs)")
@@ -337,6 +338,9 @@ func mnistMemory(c runs.Spec) float64 {
 	need := base + perImage*images
 	if c.Optimizer == "lbfgs" || opt.Pairs != 0 {
 		need += perSlot * float64(c.M+1) // + the stochastic methods' stored gradients and steps
+	}
+	if c.DType == runs.DTypeFloat64 {
+		need *= 2 // every tensor twice as large (an upper bound: the base includes the runtime)
 	}
 	// GoMLX's training loop allocates 8 bytes per step of the run up front
 	// (Loop.TrainStepDurations): 17 GB for the 2³¹ steps Spec.Check allows.

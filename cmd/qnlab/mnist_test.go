@@ -44,6 +44,7 @@ func TestMNISTBadInputExitsTwo(t *testing.T) {
 		{[]string{"-opt", "bfgs"}, "unknown optimizer"},
 		{[]string{"-model", "resnet"}, "unknown model"},
 		{[]string{"-gamma", "oldest"}, "γ rule"},
+		{[]string{"-dtype", "float16"}, "-dtype float16: want float32 or float64"},
 		{[]string{"-linesearch", "wolfe"}, "-linesearch"},
 		{[]string{"-inner", "0"}, "-inner"},
 		{[]string{"-lr", "-1"}, "learning rate"},

@@ -28,6 +28,7 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&race.Validation, "validation", false, "race on the validation split (train on the first 50,000 training images, evaluate on the last 10,000)")
 	fs.IntVar(&race.Seeds, "seeds", 3, "seeds 1…N per contender")
 	fs.Float64Var(&race.MaxSeconds, "max-seconds", 600, "training seconds after which a run that has not reached the target stops")
+	fs.StringVar(&race.DType, "dtype", "float32", "dtype of contenders that set none: float32 or float64")
 	fs.StringVar(&race.Model, "model", "cnn", "model of contenders that set none: "+strings.Join(models.Names(), " or "))
 	fs.StringVar(&race.Dir, "out", "", "the race's directory: race.json, a run directory and a result per contender and seed (refused if it holds a race, unless -resume)")
 	fs.BoolVar(&race.Resume, "resume", false, "continue the race in -out: finished runs are read, the others resume from their checkpoints")
@@ -66,6 +67,9 @@ func runRace(args []string, stdout, stderr io.Writer) error {
 	data, err := loadMNIST(*dataDir)
 	if err != nil {
 		return err
+	}
+	if race.DType != runs.DTypeFloat32 && race.DType != runs.DTypeFloat64 {
+		return badInput("-dtype %q: want float32 or float64", race.DType)
 	}
 	for _, c := range race.Contenders {
 		spec := c.Spec

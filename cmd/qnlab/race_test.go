@@ -60,6 +60,8 @@ func TestRaceBadInputExitsTwo(t *testing.T) {
 		{[]string{"-max-seconds", "0"}, "-max-seconds 0"},
 		{[]string{"-resume"}, "-resume needs -out"},
 		{[]string{"-model", "resnet"}, "-model"},
+		{[]string{"-dtype", "int8"}, `-dtype "int8": want float32 or float64`},
+		{[]string{"-opts", "adam:dtype=bf16"}, "want float32 or float64"},
 	} {
 		code, _, stderr := runCLI(append([]string{"race"}, c.args...)...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

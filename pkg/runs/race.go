@@ -84,6 +84,8 @@ type Race struct {
 	MaxSeconds float64
 	// Model is the model of contenders that do not set one ("cnn" if empty).
 	Model string
+	// DType is the dtype of contenders that do not set one ("float32" if empty).
+	DType string
 	// EvalN evaluates on the first EvalN test images (0: all 10,000), for a short race.
 	EvalN int
 	// Validation races on a validation split instead of the test set: training on the first
@@ -143,6 +145,7 @@ type raceRecord struct {
 	Seeds      int      `json:"seeds"`
 	MaxSeconds float64  `json:"max_seconds"`
 	Model      string   `json:"model"`
+	DType      string   `json:"dtype,omitempty"`
 	EvalN      int      `json:"eval_n"`
 	Validation bool     `json:"validation"`
 }
@@ -152,6 +155,9 @@ const RaceFile = "race.json"
 
 func (r Race) record() raceRecord {
 	rec := raceRecord{Target: r.Target, Seeds: r.Seeds, MaxSeconds: r.MaxSeconds, Model: cmp.Or(r.Model, "cnn"), EvalN: r.EvalN, Validation: r.Validation}
+	if r.DType != "" && r.DType != DTypeFloat32 {
+		rec.DType = r.DType // float32 races keep the race.json they always had
+	}
 	for _, c := range r.Contenders {
 		rec.Contenders = append(rec.Contenders, c.Label)
 	}
@@ -198,6 +204,7 @@ func (r Race) check(data *models.MNIST) error {
 func (r Race) spec(c Contender, seed uint64) Spec {
 	s := c.Spec
 	s.Model = cmp.Or(s.Model, r.Model, "cnn")
+	s.DType = cmp.Or(s.DType, r.DType, DTypeFloat32)
 	s.Seed, s.EvalN, s.EvalEvery, s.MaxSteps = seed, r.EvalN, 0, 0
 	s.Epochs = cmp.Or(s.Epochs, 100)
 	return s
@@ -277,7 +284,7 @@ func (r Race) openDir() error {
 			return &SettingError{Key: "out", Value: r.Dir, Problem: fmt.Sprintf("cannot resume: %s: %v", path, err)}
 		}
 		if !slices.Equal(old.Contenders, rec.Contenders) || old.Target != rec.Target || old.Seeds != rec.Seeds ||
-			old.MaxSeconds != rec.MaxSeconds || old.Model != rec.Model || old.EvalN != rec.EvalN || old.Validation != rec.Validation {
+			old.MaxSeconds != rec.MaxSeconds || old.Model != rec.Model || old.DType != rec.DType || old.EvalN != rec.EvalN || old.Validation != rec.Validation {
 			return &SettingError{Key: "out", Value: r.Dir, Problem: fmt.Sprintf(
 				"the race there has other settings (%+v); -resume keeps a race's settings", old)}
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
@@ -157,6 +156,7 @@ func newRun(b compute.Backend, data *models.MNIST, spec Spec, opts Options) (*ru
 	if spec.FixedN > 0 {
 		r.batcher = models.FixedSample(data.Train, spec.FixedN)
 	}
+	r.batcher.DType = spec.GoMLXDType()
 	r.stepsPerEpoch = r.batcher.NumBatches() * spec.Inner
 	if sq, ok := r.opt.(*lbfgs.StochasticOptimizer); ok {
 		r.sq = sq
@@ -288,7 +288,7 @@ func (r *run) writeMetrics() error {
 // evaluate adds the row of step (test loss and accuracy on the evaluation set) and writes
 // metrics.csv.
 func (r *run) evaluate(step int, trainLoss float64) error {
-	m, err := models.Evaluate(r.b, r.store, r.modelFn, r.testSet, 1000, dtypes.Float32)
+	m, err := models.Evaluate(r.b, r.store, r.modelFn, r.testSet, 1000, r.spec.GoMLXDType())
 	if err != nil {
 		return err
 	}
@@ -411,7 +411,7 @@ func (r *run) train() error {
 	defer close(done)
 	go watchStalls(lastStep, done, r.opts.StallAfter, r.logf)
 	loop.OnStep("qnlab", 0, func(loop *train.Loop, metrics []*tensors.Tensor) error {
-		return r.onStep(loop.LoopStep+1, float64(tensors.ToScalar[float32](metrics[0])), lastStep)
+		return r.onStep(loop.LoopStep+1, scalarValue(metrics[0]), lastStep)
 	})
 	if r.opts.Progress {
 		commandline.AttachProgressBar(loop)
@@ -439,4 +439,15 @@ func (r *run) train() error {
 	}
 	r.res.Steps = r.total
 	return nil
+}
+
+// scalarValue reads a float32 or float64 scalar tensor (the step's loss) as a float64.
+func scalarValue(t *tensors.Tensor) float64 {
+	switch x := t.Value().(type) {
+	case float32:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return math.NaN()
 }

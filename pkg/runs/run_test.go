@@ -55,16 +55,63 @@ func loadRealMNIST(t testing.TB) *models.MNIST {
 // with K-FAC and Shampoo, whose factors, inverses and roots must (K-FAC: statistics at steps 1
 // and 4, inverses after steps 1 and 3; Shampoo: blocks of ≤ 64, roots after step 2, the
 // checkpoint's step, so the refresh must come before the checkpoint).
+//
+// In float64 (-dtype float64) the same for every family (first-order, L-BFGS, stochastic
+// L-BFGS, K-FAC, Shampoo), with every trainable variable checked to be float64.
 func TestResumeEqualsUninterrupted(t *testing.T) {
 	for _, opt := range []string{"lbfgs", "nesterov", "adadelta", "nadam", "olbfgs", "mblbfgs", "sqn", "kfac", "shampoo"} {
-		t.Run(opt, func(t *testing.T) { testResume(t, opt) })
+		t.Run(opt, func(t *testing.T) { testResume(t, opt, DTypeFloat32) })
+	}
+	for _, opt := range []string{"lbfgs", "nadam", "sqn", "kfac", "shampoo"} {
+		t.Run("float64-"+opt, func(t *testing.T) { testResume(t, opt, DTypeFloat64) })
 	}
 }
 
-func testResume(t *testing.T, opt string) {
+// TestSameSeedSameNumbers: two runs of the same Spec give bit for bit the same rows and
+// parameters, in both dtypes.
+func TestSameSeedSameNumbers(t *testing.T) {
 	data := loadRealMNIST(t)
 	be := backend.MustDefault()
-	base := Spec{Optimizer: opt, Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4}
+	for _, dt := range []string{DTypeFloat32, DTypeFloat64} {
+		for _, opt := range []string{"adam", "lbfgs"} {
+			spec := Spec{Optimizer: opt, Batch: 32, Seed: 3, EvalEvery: 1, EvalN: 100, MaxSteps: 3, DType: dt}
+			var res [2]*Result
+			for i := range res {
+				r, err := Train(be, data, spec, Options{Dir: filepath.Join(t.TempDir(), "run")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res[i] = r
+			}
+			if len(res[0].Rows) != 4 || len(res[1].Rows) != 4 {
+				t.Fatalf("%s %s: %d and %d rows, want 4", opt, dt, len(res[0].Rows), len(res[1].Rows))
+			}
+			for i, a := range res[0].Rows {
+				b := res[1].Rows[i]
+				same := func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) } // NaN: no loss at step 0
+				if a.Step != b.Step || !same(a.TrainLoss, b.TrainLoss) || !same(a.TestLoss, b.TestLoss) || !same(a.TestAccur, b.TestAccur) {
+					t.Errorf("%s %s: row %d differs: %+v vs %+v", opt, dt, i, a, b)
+				}
+			}
+			for v := range res[0].Store.IterVariables() {
+				if !v.Trainable {
+					continue
+				}
+				if got := v.MustValue().DType(); got != spec.GoMLXDType() {
+					t.Errorf("%s %s: variable %s is %s", opt, dt, v.Path(), got)
+				}
+				if !tensorsBitEqual(v.MustValue(), res[1].Store.GetVariable(v.Path()).MustValue()) {
+					t.Errorf("%s %s: variable %s differs between the two runs", opt, dt, v.Path())
+				}
+			}
+		}
+	}
+}
+
+func testResume(t *testing.T, opt, dtype string) {
+	data := loadRealMNIST(t)
+	be := backend.MustDefault()
+	base := Spec{Optimizer: opt, Batch: 32, Inner: 2, Seed: 5, EvalEvery: 1, EvalN: 100, MaxSteps: 4, DType: dtype}
 	if o, _ := LookupOptimizer(opt); o.Pairs != 0 {
 		// One step per batch; SQN's pairs at steps 2 and 4 (the first forms the first average).
 		base.Inner, base.Every, base.HessianBatch, base.Damping, base.Momentum = 1, 2, 16, true, 0.5
@@ -112,6 +159,9 @@ func testResume(t *testing.T, opt string) {
 		va, vb := v.MustValue(), w.MustValue()
 		if !tensorsBitEqual(va, vb) {
 			t.Errorf("variable %s differs after resume", v.Path())
+		}
+		if v.Trainable && va.DType() != base.GoMLXDType() {
+			t.Errorf("variable %s is %s in a %s run", v.Path(), va.DType(), dtype)
 		}
 	}
 	if rows, err := ReadRows(filepath.Join(partOpts.Dir, "metrics.csv"), 1<<30); err != nil || len(rows) != 5 {

@@ -1,6 +1,8 @@
 package runs
 
 import (
+	"github.com/gomlx/compute/dtypes"
+
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -93,8 +95,8 @@ type Spec struct {
 	// MaxSteps, if > 0, stops after this many optimizer steps in all (counting a resumed run's
 	// earlier steps).
 	MaxSteps int `json:"max-steps"`
-	// DType is the dtype of the parameters and data: "float32", the only one today (and the
-	// default).
+	// DType is the dtype of the parameters, the data and the optimizer's state: "float32" (the
+	// default) or "float64" (for studies where float32 rounding matters, e.g. to curvature pairs).
 	DType string `json:"dtype"`
 }
 
@@ -143,8 +145,20 @@ type Options struct {
 	StallAfter time.Duration
 }
 
-// DTypeFloat32 is Spec.DType's value (and default).
-const DTypeFloat32 = "float32"
+// Spec.DType's values; DTypeFloat32 is the default.
+const (
+	DTypeFloat32 = "float32"
+	DTypeFloat64 = "float64"
+)
+
+// GoMLXDType is the dtype Spec.DType names (Float32 for an empty or unknown name; Check rejects
+// unknown ones).
+func (s Spec) GoMLXDType() dtypes.DType {
+	if s.DType == DTypeFloat64 {
+		return dtypes.Float64
+	}
+	return dtypes.Float32
+}
 
 // Extensible lists the Spec keys a resumed run may change: those that only set its length.
 var Extensible = []string{"epochs", "max-steps"}
@@ -261,8 +275,8 @@ func (s Spec) Check(data *models.MNIST) error {
 	if s.Gamma != lbfgs.GammaNewest && s.Gamma != lbfgs.GammaPaper {
 		return bad("gamma", s.Gamma, "unknown γ rule: want newest or paper")
 	}
-	if s.DType != DTypeFloat32 {
-		return bad("dtype", s.DType, "this qnlab trains in float32 only")
+	if s.DType != DTypeFloat32 && s.DType != DTypeFloat64 {
+		return bad("dtype", s.DType, "want float32 or float64")
 	}
 	for _, v := range []struct {
 		key      string
