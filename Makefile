@@ -24,7 +24,7 @@ PKGS ?= ./...
 help:
 	@echo "make html    render the course to site/ (installs the toolchain if missing)"
 	@echo "make test    go vet + go test + the Docker steps (scripts/docker-check) + every notebook in QUICK=1 mode, checked, and then run in headless Chromium (make e2e)"
-	@echo "make bench   go benchmarks (incl. the L-BFGS update/step ratio), the qnlab/PyTorch CNN step ratio, L-BFGS vs gonum on MGH, small problems vs scipy (bench speed)"
+	@echo "make bench   go benchmarks (incl. the L-BFGS update/step and update/floor ratios), the qnlab/PyTorch CNN step and one-epoch ratios, L-BFGS vs gonum on MGH, small problems vs scipy (bench speed)"
 	@echo "make soak    long-run soak tests"
 	@echo "make chaos   a training run killed 20× (SIGKILL) and interrupted 5× (SIGINT), resumed each time, must equal an uninterrupted one"
 	@echo "make e2e     every notebook run in headless Chromium (Notebook server, QUICK=1) and the site's links followed; screenshots in build/e2e/"
@@ -79,6 +79,7 @@ e2e-quick: notebooks-quick
 bench: setup
 	$(ENV) go test -run '^$$' -bench . $(PKGS)
 	$(ENV) scripts/torch/compare
+	$(ENV) scripts/torch/epoch
 	$(ENV) go run ./cmd/qnlab bench mgh
 	@/usr/bin/python3 -c 'import scipy' 2>/dev/null || { echo "bench: installing python3-scipy (Debian)" >&2; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-scipy >/dev/null; }

@@ -347,7 +347,7 @@ func TestCheckAgainstData(t *testing.T) {
 		{Spec{EvalN: data.Test.N + 1}, "eval-n"},
 		{Spec{Epochs: 1 << 30}, "epochs"},
 		{Spec{LR: math.Inf(1)}, "lr"},
-		{Spec{DType: "float64"}, "dtype"},
+		{Spec{DType: "float16"}, "dtype"},
 	} {
 		var se *SettingError
 		if err := c.spec.Check(data); !errors.As(err, &se) || se.Key != c.key {
