@@ -4,7 +4,8 @@ import "gonum.org/v1/gonum/floats"
 
 // HostDirection returns d = −H_k·g and γ_k for the pairs in h by the two-loop recursion
 // (Nocedal & Wright 2006, Alg. 7.4) in plain Go: the same arithmetic as TwoLoop, with
-// ρ_i = 1/(y_iᵀs_i) and γ_k = s_{k-1}ᵀy_{k-1}/(y_{k-1}ᵀy_{k-1}) (eq. 7.20); d = −g and γ = 1
+// ρ_i = 1/(y_iᵀs_i) as History.Push stored it (not recomputed: that would read the history a
+// third time) and γ_k = s_{k-1}ᵀy_{k-1}/(y_{k-1}ᵀy_{k-1}) (eq. 7.20); d = −g and γ = 1
 // with no pairs. g must have the pairs' length.
 //
 // Written by hand because on a small problem a call of the graph kernel costs more than its
@@ -21,14 +22,10 @@ func HostDirection(h *History, g []float64) (d []float64, gamma float64) {
 		}
 		return q, 1
 	}
-	rho := make([]float64, m)
 	alpha := make([]float64, m)
-	for i, p := range pairs {
-		rho[i] = 1 / hostDot(p.Y, p.S)
-	}
 	// First loop, newest to oldest: α_i = ρ_i s_iᵀq; q ← q − α_i y_i.
 	for i := m - 1; i >= 0; i-- {
-		alpha[i] = rho[i] * hostDot(pairs[i].S, q)
+		alpha[i] = pairs[i].Rho * hostDot(pairs[i].S, q)
 		axpy(-alpha[i], pairs[i].Y, q)
 	}
 	// r ← γ_k q.
@@ -39,7 +36,7 @@ func HostDirection(h *History, g []float64) (d []float64, gamma float64) {
 	}
 	// Second loop, oldest to newest: β = ρ_i y_iᵀr; r ← r + s_i(α_i − β).
 	for i := range m {
-		beta := rho[i] * hostDot(pairs[i].Y, q)
+		beta := pairs[i].Rho * hostDot(pairs[i].Y, q)
 		axpy(alpha[i]-beta, pairs[i].S, q)
 	}
 	for i := range q {
