@@ -134,12 +134,7 @@ func runMinimize(args []string, stdout, stderr io.Writer) error {
 		}
 		x0 = x0Given
 	}
-	if *seed != 0 {
-		rng := rand.New(rand.NewPCG(*seed, 0))
-		for i := range x0 {
-			x0[i] += rng.NormFloat64()
-		}
-	}
+	perturb(x0, *seed)
 
 	b, err := backend.Default()
 	if err != nil {
@@ -269,3 +264,15 @@ func writeTrace(path string, trace []lbfgs.Iteration) error {
 }
 
 func fmtG(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// perturb adds N(0, 1) noise drawn from seed to every coordinate of x (-seed); seed 0 leaves x
+// as it is.
+func perturb(x []float64, seed uint64) {
+	if seed == 0 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(seed, 0))
+	for i := range x {
+		x[i] += rng.NormFloat64()
+	}
+}
