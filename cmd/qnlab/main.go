@@ -5,6 +5,9 @@
 // Each command lives in its own file and registers itself in commands (see register).
 // Exit codes: 0 success, 1 a run that failed, 2 bad input (flags, files, shapes, values, paths),
 // 128+N a run stopped by signal N (130 for Ctrl-C, 143 for SIGTERM) after saving a checkpoint.
+//
+// QNLAB_CPUPROFILE=FILE writes a CPU profile of the whole command to FILE (go tool pprof), e.g.
+// of a training run on the pure-Go backend; an existing FILE is not overwritten.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 )
 
@@ -53,7 +57,30 @@ func badInput(format string, a ...any) error {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(profiled(os.Getenv("QNLAB_CPUPROFILE"), os.Stderr, func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
+}
+
+// profiled runs fn under a CPU profile written to path (none if path is empty). A path that
+// exists or cannot be created is bad input: exit 2 before fn runs.
+func profiled(path string, stderr io.Writer, fn func() int) int {
+	if path == "" {
+		return fn()
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "qnlab: QNLAB_CPUPROFILE=%s: %v\n", path, err)
+		return 2
+	}
+	code := fn()
+	pprof.StopCPUProfile()
+	if err := f.Close(); err != nil {
+		fmt.Fprintf(stderr, "qnlab: QNLAB_CPUPROFILE=%s: %v\n", path, err)
+		return max(code, 1)
+	}
+	return code
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
